@@ -1,0 +1,299 @@
+/*
+ * stream.c - the stream socket: accepting readers and writing their
+ * queued lines.
+ *
+ * Owns the listening descriptor's wsi and one struct stream_reader per
+ * connected reader. Both are RAW_FILE wsis: lws only polls them, reading
+ * and writing are ours. A reader's bytes are written from its WRITEABLE
+ * callback in batches (sendmsg with up to STREAM_IOV iovecs of shared
+ * lines); nothing is copied per reader. Bytes a reader sends are read and
+ * ignored (reserved). A reader the hub cuts off is closed asynchronously,
+ * never from inside the hub's loop. Never blocks.
+ */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "hub.h"
+#include "listener.h"
+#include "log.h"
+#include "stream.h"
+#include "util.h"
+
+#define STREAM_IOV		256	/* lines per sendmsg */
+#define STREAM_ACCEPT_BATCH	64	/* accepts per wake-up */
+#define STREAM_REFUSE_LOG_MS	10000	/* at most one refusal log per */
+
+struct stream {
+	struct lws_vhost	*vhost;
+	struct hub		*hub;
+	struct lws		*listen_wsi;
+	unsigned		 max_readers;
+	unsigned		 readers;
+	uint64_t		 refused;
+	uint64_t		 refused_logged;
+	uint64_t		 refuse_log_ms;
+};
+
+struct stream_reader {
+	struct stream		*stream;
+	struct lws		*wsi;
+	int			 fd;
+	struct hub_reader	*hub_reader;
+	pid_t			 pid;
+	uid_t			 uid;
+};
+
+/*
+ * Watch the listening descriptor FD (ours or systemd's) and attach readers
+ * to HUB, at most MAX_READERS at a time.
+ */
+struct stream *
+stream_new(struct lws_vhost *vhost, struct hub *hub, int fd,
+    unsigned max_readers, char **cause)
+{
+	struct stream		*st = xcalloc(1, sizeof *st);
+	lws_adopt_desc_t	 desc;
+
+	st->vhost = vhost;
+	st->hub = hub;
+	st->max_readers = max_readers;
+	memset(&desc, 0, sizeof desc);
+	desc.vh = vhost;
+	desc.type = LWS_ADOPT_RAW_FILE_DESC;
+	desc.fd.filefd = fd;
+	desc.vh_prot_name = "streamd-stream-listen";
+	desc.opaque = st;
+	if ((st->listen_wsi = lws_adopt_descriptor_vhost_via_info(&desc)) ==
+	    NULL) {
+		xasprintf(cause, "cannot watch the stream socket");
+		free(st);
+		return NULL;
+	}
+	return st;
+}
+
+/* Change the reader limit; readers already connected stay. */
+void
+stream_set_max_readers(struct stream *st, unsigned max_readers)
+{
+	st->max_readers = max_readers;
+}
+
+/* Readers connected now. */
+unsigned
+stream_readers(const struct stream *st)
+{
+	return st->readers;
+}
+
+/* Free what is left once lws has closed every wsi. Accepts NULL. */
+void
+stream_free(struct stream *st)
+{
+	free(st);
+}
+
+/* Hub callback: the reader has lines to write. */
+void
+stream_hub_want_write(void *owner)
+{
+	struct stream_reader	*r = owner;
+
+	lws_callback_on_writable(r->wsi);
+}
+
+/* Hub callback: the reader fell too far behind; close it soon. */
+void
+stream_hub_cut_off(void *owner, size_t queued_bytes)
+{
+	struct stream_reader	*r = owner;
+	char			 pid_field[32], queued_field[40];
+	const char		*fields[] = { pid_field, queued_field, NULL };
+
+	snprintf(pid_field, sizeof pid_field, "READER_PID=%ld", (long)r->pid);
+	snprintf(queued_field, sizeof queued_field, "QUEUED_BYTES=%zu",
+	    queued_bytes);
+	log_event(LOG_WARNING, MSGID_READER_CUT_OFF, fields,
+	    "reader pid %ld cut off: %zu bytes queued, not reading fast "
+	    "enough", (long)r->pid, queued_bytes);
+	lws_set_timeout(r->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+}
+
+/* Refuse a connection beyond max_readers, logging without flooding. */
+static void
+stream_refuse(struct stream *st, int fd, pid_t pid)
+{
+	uint64_t	now = util_now_ms();
+
+	close(fd);
+	st->refused++;
+	if (st->refuse_log_ms != 0 &&
+	    now - st->refuse_log_ms < STREAM_REFUSE_LOG_MS)
+		return;
+	log_warn("stream reader pid %ld refused: max_readers (%u) reached "
+	    "(%llu refused so far)", (long)pid, st->max_readers,
+	    (unsigned long long)st->refused);
+	st->refuse_log_ms = now;
+}
+
+/* Accept what is waiting on the listening socket. */
+static void
+stream_accept(struct stream *st, int lfd)
+{
+	struct stream_reader	*r;
+	lws_adopt_desc_t	 desc;
+	pid_t			 pid;
+	uid_t			 uid;
+	int			 i, fd;
+
+	for (i = 0; i < STREAM_ACCEPT_BATCH; i++) {
+		if ((fd = listener_accept(lfd, &pid, &uid)) == -1) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != EINTR)
+				log_warn("stream socket accept: %s",
+				    strerror(errno));
+			return;
+		}
+		if (st->readers >= st->max_readers) {
+			stream_refuse(st, fd, pid);
+			continue;
+		}
+		r = xcalloc(1, sizeof *r);
+		r->stream = st;
+		r->fd = fd;
+		r->pid = pid;
+		r->uid = uid;
+		memset(&desc, 0, sizeof desc);
+		desc.vh = st->vhost;
+		desc.type = LWS_ADOPT_RAW_FILE_DESC;
+		desc.fd.filefd = fd;
+		desc.vh_prot_name = "streamd-stream";
+		desc.opaque = r;
+		/* On failure lws has closed fd. */
+		if ((r->wsi = lws_adopt_descriptor_vhost_via_info(&desc)) ==
+		    NULL) {
+			log_warn("cannot watch stream reader pid %ld", (long)pid);
+			free(r);
+			continue;
+		}
+		r->hub_reader = hub_reader_add(st->hub, r);
+		st->readers++;
+		log_debug("stream reader pid %ld uid %ld connected (%u now)",
+		    (long)pid, (long)uid, st->readers);
+	}
+}
+
+/* lws callback of the listening socket. */
+int
+stream_listen_callback(struct lws *wsi, enum lws_callback_reasons reason,
+    void *user, void *in, size_t len)
+{
+	struct stream	*st = lws_get_opaque_user_data(wsi);
+
+	(void)user;
+	(void)in;
+	(void)len;
+	switch (reason) {
+	case LWS_CALLBACK_RAW_RX_FILE:
+		stream_accept(st, lws_get_socket_fd(wsi));
+		break;
+	case LWS_CALLBACK_RAW_CLOSE_FILE:
+		if (st != NULL)
+			st->listen_wsi = NULL;
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+/* Read and discard what a reader sent; -1 once it has hung up. */
+static int
+stream_reader_read(struct stream_reader *r)
+{
+	char	buf[4096];
+	ssize_t	n;
+
+	for (;;) {
+		n = read(r->fd, buf, sizeof buf);
+		if (n > 0)
+			continue;
+		if (n == 0)
+			return -1;
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return 0;
+		return -1;
+	}
+}
+
+/* Write as much of the reader's queue as the socket takes. */
+static int
+stream_reader_write(struct stream_reader *r)
+{
+	struct iovec	iov[STREAM_IOV];
+	struct msghdr	msg;
+	ssize_t		n;
+	int		niov;
+
+	if (hub_reader_is_cut(r->hub_reader))
+		return -1;
+	while ((niov = hub_reader_iov(r->hub_reader, iov, STREAM_IOV)) > 0) {
+		memset(&msg, 0, sizeof msg);
+		msg.msg_iov = iov;
+		msg.msg_iovlen = (size_t)niov;
+		n = sendmsg(r->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			log_debug("stream reader pid %ld: %s", (long)r->pid,
+			    strerror(errno));
+			return -1;
+		}
+		hub_reader_consumed(r->hub_reader, (size_t)n);
+	}
+	if (hub_reader_queued(r->hub_reader) > 0)
+		lws_callback_on_writable(r->wsi);
+	return 0;
+}
+
+/* lws callback of one connected reader. */
+int
+stream_reader_callback(struct lws *wsi, enum lws_callback_reasons reason,
+    void *user, void *in, size_t len)
+{
+	struct stream_reader	*r = lws_get_opaque_user_data(wsi);
+
+	(void)user;
+	(void)in;
+	(void)len;
+	if (r == NULL)
+		return 0;
+	switch (reason) {
+	case LWS_CALLBACK_RAW_RX_FILE:
+		return stream_reader_read(r);
+	case LWS_CALLBACK_RAW_WRITEABLE_FILE:
+		return stream_reader_write(r);
+	case LWS_CALLBACK_RAW_CLOSE_FILE:
+		hub_reader_remove(r->hub_reader);
+		r->stream->readers--;
+		log_debug("stream reader pid %ld disconnected (%u now)",
+		    (long)r->pid, r->stream->readers);
+		lws_set_opaque_user_data(wsi, NULL);
+		free(r);
+		break;
+	default:
+		break;
+	}
+	return 0;
+}

@@ -1,0 +1,917 @@
+/*
+ * upstream.c - the only WebSocket client code: one session to the
+ * Schematic datastream, kept alive for the life of the daemon.
+ *
+ * State machine (see upstream.h):
+ *
+ *   IDLE -> CONNECTING -> SUBSCRIBING -> READY
+ *             ^    |            |          |
+ *             |    v            v          v
+ *             +-- BACKOFF <-----+----------+    error, close, timeout
+ *   any -> FATAL (key rejected: 77; attempts exhausted: 69)
+ *   any -> STOPPING -> STOPPED (shutdown)
+ *
+ * Invariants: at most one client wsi exists at a time; every end of a
+ * connection, however lws reports it, funnels into upstream_ended(), called
+ * once per attempt from LWS_CALLBACK_WSI_DESTROY (libwebsockets pitfall 1:
+ * a stalled upgrade reports only CLOSED_CLIENT_HTTP); that is the one place
+ * which picks the next state. The close callbacks only record why.
+ *
+ * Every complete message is validated and compacted once (jscan), becomes
+ * one refcounted line, and is handed to the hub. The payload is never
+ * logged; the API key is never logged.
+ */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+
+#include <jansson.h>
+#include <libwebsockets.h>
+
+#include "backoff.h"
+#include "config.h"
+#include "event.h"
+#include "hub.h"
+#include "jscan.h"
+#include "line.h"
+#include "log.h"
+#include "upstream.h"
+#include "url.h"
+#include "util.h"
+
+#define UPSTREAM_FLAGS_TYPE	"rulesengine.Flags"
+#define UPSTREAM_ERROR_MAX	256
+#define UPSTREAM_STREAM_ID_MAX	64
+
+/* One frame waiting to be written upstream, with LWS_PRE headroom. */
+struct upstream_tx {
+	TAILQ_ENTRY(upstream_tx) entry;
+	size_t			 len;
+	unsigned char		 buf[];		/* LWS_PRE + len */
+};
+
+struct upstream {
+	struct lws_context	*ctx;
+	struct lws_vhost	*vhost;
+	const struct config	*cfg;
+	struct hub		*hub;
+	struct upstream_callbacks cb;
+	char			*ws_url;
+	struct url_parts	 parts;
+	char			*api_key;
+
+	enum upstream_state	 state;
+	struct lws		*wsi;
+	int			 attempt_open;	/* a wsi may still report */
+	unsigned		 failures;	/* consecutive, reset on ready */
+	int			 ever_ready;
+	uint64_t		 retry_at_ms;
+
+	/* Why the current connection ended: the first reason wins. */
+	char			 error[UPSTREAM_ERROR_MAX];
+	int			 close_code;	/* from the peer, 0 if none */
+	int			 http_status;	/* of the upgrade response */
+	int			 fatal_status;	/* non-zero: do not retry */
+
+	/* Connection progress. */
+	int			 snapshot_pending;
+	unsigned		 subs_unsent;
+	int			 want_ping;
+	int			 write_armed;
+	TAILQ_HEAD(, upstream_tx) txq;
+
+	/* Reassembly of one message from its fragments. */
+	char			*rx;
+	size_t			 rx_len;
+	size_t			 rx_cap;
+	int			 rx_drop;	/* too large: skip to the end */
+
+	lws_sorted_usec_list_t	 sul_retry;
+	lws_sorted_usec_list_t	 sul_handshake;
+	lws_sorted_usec_list_t	 sul_ping;
+	lws_sorted_usec_list_t	 sul_pong;
+	lws_sorted_usec_list_t	 sul_ready;
+	lws_sorted_usec_list_t	 sul_write;
+
+	/* Counters for status. */
+	uint64_t		 connected_since_ms;
+	uint64_t		 last_message_ms;
+	uint64_t		 reconnects;
+	uint64_t		 messages_in;
+	uint64_t		 bytes_in;
+	uint64_t		 messages_dropped;
+	char			 last_error[UPSTREAM_ERROR_MAX];
+	char			 last_stream_id[UPSTREAM_STREAM_ID_MAX];
+};
+
+/* lws keeps no validity timer of its own: keepalive is ours (ms precise). */
+static const lws_retry_bo_t upstream_no_lws_validity = {
+	.secs_since_valid_ping = 0,
+	.secs_since_valid_hangup = 0,
+};
+
+static void	upstream_connect(struct upstream *);
+static void	upstream_ended(struct upstream *);
+
+/* Milliseconds since the epoch, for status fields. */
+static uint64_t
+upstream_wall_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Enter STATE and tell the owner. */
+static void
+upstream_set_state(struct upstream *up, enum upstream_state state)
+{
+	up->state = state;
+	if (up->cb.state_changed != NULL)
+		up->cb.state_changed(up->cb.arg);
+}
+
+/* Record why the connection is ending; the first reason is kept. */
+static void __attribute__((format(printf, 2, 3)))
+upstream_fail(struct upstream *up, const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (up->error[0] != '\0')
+		return;
+	va_start(ap, fmt);
+	vsnprintf(up->error, sizeof up->error, fmt, ap);
+	va_end(ap);
+}
+
+/* Tear the current connection down from outside its callbacks. */
+static void
+upstream_kill(struct upstream *up)
+{
+	if (up->wsi != NULL)
+		lws_set_timeout(up->wsi, PENDING_TIMEOUT_USER_OK,
+		    LWS_TO_KILL_ASYNC);
+}
+
+/* Schedule SUL to fire CB after MS milliseconds. */
+static void
+upstream_timer(struct upstream *up, lws_sorted_usec_list_t *sul,
+    sul_cb_t cb, uint64_t ms)
+{
+	lws_sul_schedule(up->ctx, 0, sul, cb, (lws_usec_t)ms * LWS_US_PER_MS);
+}
+
+/* Stop every per-connection timer. */
+static void
+upstream_cancel_timers(struct upstream *up)
+{
+	lws_sul_cancel(&up->sul_handshake);
+	lws_sul_cancel(&up->sul_ping);
+	lws_sul_cancel(&up->sul_pong);
+	lws_sul_cancel(&up->sul_ready);
+	lws_sul_cancel(&up->sul_write);
+	up->write_armed = 0;
+}
+
+/* Drop queued frames (their connection is gone). */
+static void
+upstream_txq_clear(struct upstream *up)
+{
+	struct upstream_tx	*tx;
+
+	while ((tx = TAILQ_FIRST(&up->txq)) != NULL) {
+		TAILQ_REMOVE(&up->txq, tx, entry);
+		free(tx);
+	}
+}
+
+/* The upgrade never completed in time (covers a server that stalls). */
+static void
+upstream_handshake_timeout(lws_sorted_usec_list_t *sul)
+{
+	struct upstream *up = lws_container_of(sul, struct upstream,
+	    sul_handshake);
+
+	upstream_fail(up, "handshake timed out after %llums",
+	    (unsigned long long)up->cfg->handshake_timeout_ms);
+	upstream_kill(up);
+}
+
+/* The flag snapshot did not complete in time. */
+static void
+upstream_ready_timeout(lws_sorted_usec_list_t *sul)
+{
+	struct upstream *up = lws_container_of(sul, struct upstream, sul_ready);
+
+	upstream_fail(up, "not ready within %llums (flag snapshot incomplete)",
+	    (unsigned long long)up->cfg->ready_timeout_ms);
+	upstream_kill(up);
+}
+
+/* No pong arrived within pong_timeout of the last one. */
+static void
+upstream_pong_timeout(lws_sorted_usec_list_t *sul)
+{
+	struct upstream *up = lws_container_of(sul, struct upstream, sul_pong);
+
+	upstream_fail(up, "no pong within %llums",
+	    (unsigned long long)up->cfg->pong_timeout_ms);
+	upstream_kill(up);
+}
+
+/* A write has been pending longer than write_timeout. */
+static void
+upstream_write_timeout(lws_sorted_usec_list_t *sul)
+{
+	struct upstream *up = lws_container_of(sul, struct upstream, sul_write);
+
+	upstream_fail(up, "write timed out after %llums",
+	    (unsigned long long)up->cfg->write_timeout_ms);
+	upstream_kill(up);
+}
+
+/* Ask for a WRITEABLE callback, with the write timeout running. */
+static void
+upstream_want_write(struct upstream *up)
+{
+	if (up->wsi == NULL)
+		return;
+	if (!up->write_armed) {
+		up->write_armed = 1;
+		upstream_timer(up, &up->sul_write, upstream_write_timeout,
+		    up->cfg->write_timeout_ms);
+	}
+	lws_callback_on_writable(up->wsi);
+}
+
+/* Time to ping: send one from the next WRITEABLE, then re-arm. */
+static void
+upstream_ping_tick(lws_sorted_usec_list_t *sul)
+{
+	struct upstream *up = lws_container_of(sul, struct upstream, sul_ping);
+
+	up->want_ping = 1;
+	upstream_want_write(up);
+	upstream_timer(up, &up->sul_ping, upstream_ping_tick,
+	    up->cfg->ping_interval_ms);
+}
+
+/* Queue TEXT (LEN bytes) to be sent upstream as one text frame. */
+static void
+upstream_queue(struct upstream *up, const char *text, size_t len)
+{
+	struct upstream_tx	*tx;
+
+	tx = xmalloc(sizeof *tx + LWS_PRE + len);
+	tx->len = len;
+	memcpy(tx->buf + LWS_PRE, text, len);
+	TAILQ_INSERT_TAIL(&up->txq, tx, entry);
+	upstream_want_write(up);
+}
+
+/* Queue one subscription frame ("start") for SUB. */
+static void
+upstream_queue_subscription(struct upstream *up, const struct config_sub *sub)
+{
+	json_t	*data, *keys, *frame;
+	char	*text;
+	size_t	 i;
+
+	data = json_object();
+	json_object_set_new(data, "action", json_string("start"));
+	json_object_set_new(data, "entity_type", json_string(sub->entity_type));
+	if (sub->nkeys > 0) {
+		keys = json_object();
+		for (i = 0; i < sub->nkeys; i++)
+			json_object_set_new(keys, sub->key_names[i],
+			    json_string(sub->key_values[i]));
+		json_object_set_new(data, "keys", keys);
+	}
+	if (strcmp(sub->entity_type, UPSTREAM_FLAGS_TYPE) == 0 &&
+	    up->cfg->flags_page_size > 0)
+		json_object_set_new(data, "page_size",
+		    json_integer(up->cfg->flags_page_size));
+	frame = json_pack("{s:o}", "data", data);
+	text = json_dumps(frame, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(frame);
+	if (text == NULL) {
+		log_err("cannot encode a subscription frame");
+		exit(1);
+	}
+	upstream_queue(up, text, strlen(text));
+	up->subs_unsent++;
+	free(text);
+}
+
+/* Publish a line the daemon originates (a {"streamd":...} event). */
+static void
+upstream_publish_event(struct upstream *up, struct line *l)
+{
+	hub_publish(up->hub, l);
+	line_unref(l);
+}
+
+/* Everything is in place: subscriptions out, snapshot complete. */
+static void
+upstream_check_ready(struct upstream *up)
+{
+	const char	*fields[3];
+	char		 url_field[600];
+
+	if (up->state != UPSTREAM_SUBSCRIBING || up->subs_unsent > 0 ||
+	    up->snapshot_pending)
+		return;
+	lws_sul_cancel(&up->sul_ready);
+	up->failures = 0;
+	up->ever_ready = 1;
+	up->connected_since_ms = upstream_wall_ms();
+	up->error[0] = '\0';
+	upstream_set_state(up, UPSTREAM_READY);
+
+	snprintf(url_field, sizeof url_field, "UPSTREAM_URL=%s", up->ws_url);
+	fields[0] = url_field;
+	fields[1] = NULL;
+	log_event(LOG_INFO, MSGID_CONNECTED, fields,
+	    "upstream ready: %s", up->ws_url);
+	upstream_publish_event(up, event_connected(up->ws_url));
+	if (up->cb.ready != NULL)
+		up->cb.ready(up->cb.arg);
+}
+
+/* The upgrade succeeded: subscribe and start keepalive. */
+static void
+upstream_established(struct upstream *up)
+{
+	size_t	i;
+
+	lws_sul_cancel(&up->sul_handshake);
+	upstream_set_state(up, UPSTREAM_SUBSCRIBING);
+	log_debug("upstream connected to %s, subscribing", up->ws_url);
+
+	up->snapshot_pending = 0;
+	up->subs_unsent = 0;
+	for (i = 0; i < up->cfg->nsubs; i++) {
+		if (strcmp(up->cfg->subs[i].entity_type,
+		    UPSTREAM_FLAGS_TYPE) == 0)
+			up->snapshot_pending = 1;
+		upstream_queue_subscription(up, &up->cfg->subs[i]);
+	}
+	upstream_timer(up, &up->sul_ping, upstream_ping_tick,
+	    up->cfg->ping_interval_ms);
+	upstream_timer(up, &up->sul_pong, upstream_pong_timeout,
+	    up->cfg->pong_timeout_ms);
+	upstream_timer(up, &up->sul_ready, upstream_ready_timeout,
+	    up->cfg->ready_timeout_ms);
+	upstream_check_ready(up);
+}
+
+/* Drop a message: count it, log why (never its content), tell readers. */
+static void
+upstream_drop(struct upstream *up, size_t len, const char *reason,
+    size_t offset)
+{
+	char	 bytes_field[40];
+	const char *fields[2] = { bytes_field, NULL };
+
+	up->messages_dropped++;
+	snprintf(bytes_field, sizeof bytes_field, "MESSAGE_BYTES=%zu", len);
+	if (offset != (size_t)-1)
+		log_event(LOG_WARNING, MSGID_MESSAGE_DROPPED, fields,
+		    "upstream message dropped (%zu bytes): %s at byte %zu",
+		    len, reason, offset);
+	else
+		log_event(LOG_WARNING, MSGID_MESSAGE_DROPPED, fields,
+		    "upstream message dropped (%zu bytes): %s", len, reason);
+	upstream_publish_event(up, event_dropped(reason, len));
+}
+
+/* Remember the stream position of the last message relayed. */
+static void
+upstream_note_stream_id(struct upstream *up, const char *s, size_t len)
+{
+	if (len >= sizeof up->last_stream_id)
+		return;
+	memcpy(up->last_stream_id, s, len);
+	up->last_stream_id[len] = '\0';
+}
+
+/* One complete message IN (LEN bytes): validate, compact, publish. */
+static void
+upstream_message(struct upstream *up, const char *in, size_t len)
+{
+	struct jscan_fields	 f;
+	struct line		*l;
+	const char		*err;
+	size_t			 out_len, err_off;
+
+	up->messages_in++;
+	up->bytes_in += len;
+	up->last_message_ms = upstream_wall_ms();
+
+	l = line_new(len + 1);
+	if (jscan_compact(in, len, l->data, &out_len, &f, &err,
+	    &err_off) != 0) {
+		line_unref(l);
+		upstream_drop(up, len, err, err_off);
+		return;
+	}
+	l->data[out_len] = '\n';
+	l->len = out_len + 1;
+	hub_publish(up->hub, l);
+
+	if (f.stream_id.present)
+		upstream_note_stream_id(up, l->data + f.stream_id.off,
+		    f.stream_id.len);
+	if (up->snapshot_pending && f.entity_type.present &&
+	    f.entity_type.len == sizeof UPSTREAM_FLAGS_TYPE - 1 &&
+	    memcmp(l->data + f.entity_type.off, UPSTREAM_FLAGS_TYPE,
+	    f.entity_type.len) == 0 &&
+	    (!f.has_pagination || f.has_more == 0)) {
+		up->snapshot_pending = 0;
+		upstream_check_ready(up);
+	}
+	line_unref(l);
+}
+
+/* A fragment of a message arrived. */
+static void
+upstream_receive(struct upstream *up, struct lws *wsi, const char *in,
+    size_t len)
+{
+	int	first = lws_is_first_fragment(wsi);
+	int	final = lws_is_final_fragment(wsi);
+
+	if (first) {
+		up->rx_len = 0;
+		up->rx_drop = 0;
+	}
+	if (lws_frame_is_binary(wsi)) {
+		if (final)
+			upstream_drop(up, up->rx_len + len, "binary frame",
+			    (size_t)-1);
+		up->rx_len = final ? 0 : up->rx_len + len;
+		return;
+	}
+	if (first && final && !up->rx_drop) {
+		/* The common case: one frame, no copy into rx. */
+		if (len > up->cfg->max_message_size)
+			upstream_drop(up, len, "message larger than "
+			    "max_message_size", (size_t)-1);
+		else
+			upstream_message(up, in, len);
+		return;
+	}
+	if (!up->rx_drop && up->rx_len + len > up->cfg->max_message_size) {
+		up->rx_drop = 1;
+		free(up->rx);
+		up->rx = NULL;
+		up->rx_cap = 0;
+	}
+	if (!up->rx_drop) {
+		if (up->rx_len + len > up->rx_cap) {
+			up->rx_cap = up->rx_cap ? up->rx_cap : 4096;
+			while (up->rx_cap < up->rx_len + len)
+				up->rx_cap *= 2;
+			up->rx = xrealloc(up->rx, up->rx_cap);
+		}
+		memcpy(up->rx + up->rx_len, in, len);
+	}
+	up->rx_len += len;
+	if (!final)
+		return;
+	if (up->rx_drop)
+		upstream_drop(up, up->rx_len, "message larger than "
+		    "max_message_size", (size_t)-1);
+	else
+		upstream_message(up, up->rx, up->rx_len);
+	up->rx_len = 0;
+	up->rx_drop = 0;
+	if (up->rx_cap > 1024 * 1024) {
+		/* Do not keep a large buffer around between large messages. */
+		free(up->rx);
+		up->rx = NULL;
+		up->rx_cap = 0;
+	}
+}
+
+/* WRITEABLE: a pending close, ping, or one queued frame. */
+static int
+upstream_writeable(struct upstream *up, struct lws *wsi)
+{
+	struct upstream_tx	*tx;
+	unsigned char		 ping[LWS_PRE + 1];
+
+	if (up->state == UPSTREAM_STOPPING) {
+		lws_close_reason(wsi, LWS_CLOSE_STATUS_GOINGAWAY,
+		    (unsigned char *)"daemon stopping", 15);
+		return -1;
+	}
+	if (up->want_ping) {
+		up->want_ping = 0;
+		if (lws_write(wsi, ping + LWS_PRE, 0, LWS_WRITE_PING) < 0) {
+			upstream_fail(up, "ping write failed");
+			return -1;
+		}
+	} else if ((tx = TAILQ_FIRST(&up->txq)) != NULL) {
+		TAILQ_REMOVE(&up->txq, tx, entry);
+		if (lws_write(wsi, tx->buf + LWS_PRE, tx->len,
+		    LWS_WRITE_TEXT) < (int)tx->len) {
+			free(tx);
+			upstream_fail(up, "write failed");
+			return -1;
+		}
+		free(tx);
+		if (up->subs_unsent > 0 && --up->subs_unsent == 0)
+			upstream_check_ready(up);
+	}
+	if (up->want_ping || !TAILQ_EMPTY(&up->txq) ||
+	    lws_partial_buffered(wsi))
+		lws_callback_on_writable(wsi);
+	else {
+		lws_sul_cancel(&up->sul_write);
+		up->write_armed = 0;
+	}
+	return 0;
+}
+
+/* The peer sent a close frame: note its code (4001: key rejected). */
+static void
+upstream_peer_close(struct upstream *up, const unsigned char *in, size_t len)
+{
+	int	code = len >= 2 ? (in[0] << 8) | in[1] : 1005;
+
+	up->close_code = code;
+	if (code == 4001) {
+		up->fatal_status = EXIT_NOPERM;
+		upstream_fail(up, "API key rejected (close code 4001%s%.*s)",
+		    len > 2 ? ": " : "", len > 2 ? (int)(len - 2) : 0,
+		    (const char *)in + 2);
+	} else
+		upstream_fail(up, "server closed the connection (code %d%s%.*s)",
+		    code, len > 2 ? ": " : "", len > 2 ? (int)(len - 2) : 0,
+		    (const char *)in + 2);
+}
+
+/* The upgrade was refused or the connection could not be made. */
+static void
+upstream_connection_error(struct upstream *up, const char *in, size_t len)
+{
+	const char	*why = in != NULL && len > 0 ? in : "connection failed";
+
+	if (up->http_status == 401 || up->http_status == 403) {
+		up->fatal_status = EXIT_NOPERM;
+		upstream_fail(up, "API key rejected (HTTP %d on upgrade)",
+		    up->http_status);
+	} else if (up->http_status != 0 && up->http_status != 101)
+		upstream_fail(up, "upgrade refused: HTTP %d", up->http_status);
+	else
+		upstream_fail(up, "%.*s", (int)strnlen(why, len ? len : 200),
+		    why);
+}
+
+/* The lws callback of the upstream protocol (index 0: WSI_DESTROY too). */
+int
+upstream_callback(struct lws *wsi, enum lws_callback_reasons reason,
+    void *user, void *in, size_t len)
+{
+	struct upstream	*up = lws_get_opaque_user_data(wsi);
+	unsigned char	**p, *end;
+	char		  version[64];
+
+	(void)user;
+	/* Every wsi's WSI_DESTROY lands here (protocol 0): only ours count. */
+	if (up == NULL || lws_get_protocol(wsi) == NULL ||
+	    lws_get_protocol(wsi)->callback != upstream_callback)
+		return 0;
+
+	switch (reason) {
+	case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
+		p = (unsigned char **)in;
+		end = *p + len;
+		snprintf(version, sizeof version, "%s", PACKAGE_VERSION);
+		if (lws_add_http_header_by_name(wsi,
+		    (const unsigned char *)"X-Schematic-Api-Key:",
+		    (const unsigned char *)up->api_key,
+		    (int)strlen(up->api_key), p, end) ||
+		    lws_add_http_header_by_name(wsi,
+		    (const unsigned char *)"X-Schematic-Client:",
+		    (const unsigned char *)PACKAGE_NAME,
+		    (int)strlen(PACKAGE_NAME), p, end) ||
+		    lws_add_http_header_by_name(wsi,
+		    (const unsigned char *)"X-Schematic-Client-Version:",
+		    (const unsigned char *)version, (int)strlen(version),
+		    p, end) ||
+		    lws_add_http_header_by_name(wsi,
+		    (const unsigned char *)"X-Schematic-Datastream-Mode:",
+		    (const unsigned char *)up->cfg->datastream_mode,
+		    (int)strlen(up->cfg->datastream_mode), p, end)) {
+			upstream_fail(up, "handshake headers do not fit");
+			return -1;
+		}
+		break;
+	case LWS_CALLBACK_ESTABLISHED_CLIENT_HTTP:
+		/* Only here is the upgrade's HTTP status readable (pitfall 9). */
+		up->http_status = (int)lws_http_client_http_response(wsi);
+		break;
+	case LWS_CALLBACK_CLIENT_ESTABLISHED:
+		upstream_established(up);
+		break;
+	case LWS_CALLBACK_CLIENT_RECEIVE:
+		upstream_receive(up, wsi, in, len);
+		break;
+	case LWS_CALLBACK_CLIENT_RECEIVE_PONG:
+		upstream_timer(up, &up->sul_pong, upstream_pong_timeout,
+		    up->cfg->pong_timeout_ms);
+		break;
+	case LWS_CALLBACK_CLIENT_WRITEABLE:
+		return upstream_writeable(up, wsi);
+	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+		upstream_peer_close(up, in, len);
+		break;
+	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+		upstream_connection_error(up, in, len);
+		break;
+	case LWS_CALLBACK_CLOSED_CLIENT_HTTP:
+		upstream_fail(up, "connection closed during the handshake");
+		break;
+	case LWS_CALLBACK_CLIENT_CLOSED:
+		upstream_fail(up, "connection lost");
+		break;
+	case LWS_CALLBACK_WSI_DESTROY:
+		if (up->attempt_open) {
+			up->attempt_open = 0;
+			up->wsi = NULL;
+			upstream_ended(up);
+		}
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+/* Log the end of a connection with its structured fields. */
+static void
+upstream_log_disconnect(struct upstream *up, const char *what)
+{
+	char		 url_field[600], code_field[32];
+	const char	*fields[3];
+	int		 n = 0;
+
+	snprintf(url_field, sizeof url_field, "UPSTREAM_URL=%s", up->ws_url);
+	fields[n++] = url_field;
+	if (up->close_code != 0) {
+		snprintf(code_field, sizeof code_field, "CLOSE_CODE=%d",
+		    up->close_code);
+		fields[n++] = code_field;
+	}
+	fields[n] = NULL;
+	log_event(LOG_WARNING, MSGID_DISCONNECTED, fields, "upstream %s: %s",
+	    what, up->error);
+}
+
+/* Give up for good: tell the owner with the exit status. */
+static void
+upstream_finish(struct upstream *up, enum upstream_state state, int status)
+{
+	upstream_set_state(up, state);
+	if (up->cb.finished != NULL)
+		up->cb.finished(up->cb.arg, status);
+}
+
+/* The retry timer fired. */
+static void
+upstream_retry(lws_sorted_usec_list_t *sul)
+{
+	struct upstream *up = lws_container_of(sul, struct upstream, sul_retry);
+
+	up->reconnects++;
+	upstream_connect(up);
+}
+
+/*
+ * The connection of this attempt is gone, however it ended. Decide what
+ * comes next: stop, give up, or wait and redial.
+ */
+static void
+upstream_ended(struct upstream *up)
+{
+	enum upstream_state	 was = up->state;
+	char			 attempt_field[40], backoff_field[40];
+	const char		*fields[3] = { attempt_field, backoff_field, NULL };
+	uint64_t		 delay_ms;
+
+	upstream_cancel_timers(up);
+	upstream_txq_clear(up);
+	up->want_ping = 0;
+	if (up->error[0] == '\0')
+		snprintf(up->error, sizeof up->error, "connection ended");
+	snprintf(up->last_error, sizeof up->last_error, "%s", up->error);
+	up->connected_since_ms = 0;
+
+	if (was == UPSTREAM_STOPPING) {
+		upstream_finish(up, UPSTREAM_STOPPED, 0);
+		return;
+	}
+	if (was == UPSTREAM_READY)
+		upstream_publish_event(up, event_disconnected(up->error,
+		    up->close_code));
+
+	if (up->fatal_status == EXIT_NOPERM) {
+		log_event(LOG_ERR, MSGID_KEY_REJECTED, NULL, "%s; not retrying "
+		    "(check the API key)", up->error);
+		upstream_finish(up, UPSTREAM_FATAL, EXIT_NOPERM);
+		return;
+	}
+
+	upstream_log_disconnect(up, was == UPSTREAM_READY ? "disconnected" :
+	    "connection attempt failed");
+	up->failures++;
+	if (up->cfg->max_reconnect_attempts > 0 &&
+	    up->failures >= up->cfg->max_reconnect_attempts) {
+		log_event(LOG_ERR, MSGID_ATTEMPTS_EXHAUSTED, NULL,
+		    "giving up after %u consecutive failed attempts; last "
+		    "error: %s", up->failures, up->error);
+		upstream_finish(up, UPSTREAM_FATAL, EXIT_UNAVAILABLE);
+		return;
+	}
+
+	delay_ms = backoff_delay_ms(up->failures,
+	    up->cfg->min_reconnect_delay_ms, up->cfg->max_reconnect_delay_ms,
+	    util_random64());
+	up->retry_at_ms = util_now_ms() + delay_ms;
+	snprintf(attempt_field, sizeof attempt_field, "RECONNECT_ATTEMPT=%u",
+	    up->failures);
+	snprintf(backoff_field, sizeof backoff_field, "BACKOFF_MS=%llu",
+	    (unsigned long long)delay_ms);
+	log_event(LOG_INFO, MSGID_RECONNECT_SCHEDULED, fields,
+	    "reconnecting in %llums (attempt %u%s)",
+	    (unsigned long long)delay_ms, up->failures,
+	    up->cfg->max_reconnect_attempts ? "" : ", no limit");
+	upstream_set_state(up, UPSTREAM_BACKOFF);
+	upstream_timer(up, &up->sul_retry, upstream_retry, delay_ms);
+}
+
+/* Dial once. */
+static void
+upstream_connect(struct upstream *up)
+{
+	struct lws_client_connect_info	info;
+
+	memset(&info, 0, sizeof info);
+	info.context = up->ctx;
+	info.vhost = up->vhost;
+	info.address = up->parts.host;
+	info.port = up->parts.port;
+	info.path = up->parts.path;
+	info.host = up->parts.host_header;
+	info.origin = up->parts.host_header;
+	info.ssl_connection = up->parts.tls ? LCCSCF_USE_SSL : 0;
+	info.local_protocol_name = "streamd-upstream";
+	info.retry_and_idle_policy = &upstream_no_lws_validity;
+	info.opaque_user_data = up;
+	info.pwsi = &up->wsi;
+
+	up->error[0] = '\0';
+	up->close_code = 0;
+	up->http_status = 0;
+	up->fatal_status = 0;
+	up->rx_len = 0;
+	up->rx_drop = 0;
+	upstream_set_state(up, UPSTREAM_CONNECTING);
+	log_debug("connecting to %s", up->ws_url);
+	upstream_timer(up, &up->sul_handshake, upstream_handshake_timeout,
+	    up->cfg->handshake_timeout_ms);
+
+	up->attempt_open = 1;
+	if (lws_client_connect_via_info(&info) == NULL && up->attempt_open) {
+		/* Failed before lws could report it through a wsi. */
+		up->attempt_open = 0;
+		up->wsi = NULL;
+		upstream_fail(up, "cannot connect to %s", up->parts.host);
+		upstream_ended(up);
+	}
+}
+
+/*
+ * A session for CFG, relaying into HUB. URL is the converted WebSocket URL;
+ * API_KEY is copied. Returns NULL with *CAUSE on a bad URL.
+ */
+struct upstream *
+upstream_new(struct lws_context *ctx, struct lws_vhost *vhost,
+    const struct config *cfg, const char *ws_url, const char *api_key,
+    struct hub *hub, const struct upstream_callbacks *cb, char **cause)
+{
+	struct upstream	*up = xcalloc(1, sizeof *up);
+
+	if (url_parse(ws_url, &up->parts, cause) != 0) {
+		free(up);
+		return NULL;
+	}
+	up->ctx = ctx;
+	up->vhost = vhost;
+	up->cfg = cfg;
+	up->hub = hub;
+	up->cb = *cb;
+	up->ws_url = xstrdup(ws_url);
+	up->api_key = xstrdup(api_key);
+	up->state = UPSTREAM_IDLE;
+	TAILQ_INIT(&up->txq);
+	return up;
+}
+
+/* Free the session (its wsi must be gone). Accepts NULL. */
+void
+upstream_free(struct upstream *up)
+{
+	if (up == NULL)
+		return;
+	upstream_cancel_timers(up);
+	lws_sul_cancel(&up->sul_retry);
+	upstream_txq_clear(up);
+	url_parts_free(&up->parts);
+	if (up->api_key != NULL) {
+		explicit_bzero(up->api_key, strlen(up->api_key));
+		free(up->api_key);
+	}
+	free(up->ws_url);
+	free(up->rx);
+	free(up);
+}
+
+/* Make the first connection attempt. */
+void
+upstream_start(struct upstream *up)
+{
+	upstream_connect(up);
+}
+
+/*
+ * Shut down: close the connection with 1001 if there is one; the owner
+ * hears finished(0) once it is gone (at once if there is none).
+ */
+void
+upstream_stop(struct upstream *up)
+{
+	lws_sul_cancel(&up->sul_retry);
+	if (up->state == UPSTREAM_STOPPING || up->state == UPSTREAM_STOPPED ||
+	    up->state == UPSTREAM_FATAL)
+		return;
+	if (up->wsi == NULL) {
+		upstream_cancel_timers(up);
+		upstream_finish(up, UPSTREAM_STOPPED, 0);
+		return;
+	}
+	upstream_fail(up, "daemon stopping");
+	if (up->state == UPSTREAM_CONNECTING) {
+		up->state = UPSTREAM_STOPPING;
+		upstream_kill(up);
+		return;
+	}
+	upstream_set_state(up, UPSTREAM_STOPPING);
+	lws_callback_on_writable(up->wsi);
+}
+
+/* A snapshot of the session's counters. */
+void
+upstream_stats(const struct upstream *up, struct upstream_stats *st)
+{
+	uint64_t	now = util_now_ms();
+
+	memset(st, 0, sizeof *st);
+	st->state = up->state;
+	st->url = up->ws_url;
+	st->connected_since_ms = up->connected_since_ms;
+	st->last_message_ms = up->last_message_ms;
+	st->reconnects = up->reconnects;
+	st->failures = up->failures;
+	if (up->state == UPSTREAM_BACKOFF && up->retry_at_ms > now)
+		st->next_attempt_in_ms = up->retry_at_ms - now;
+	st->messages_in = up->messages_in;
+	st->bytes_in = up->bytes_in;
+	st->messages_dropped = up->messages_dropped;
+	st->last_error = up->last_error;
+	st->last_stream_id = up->last_stream_id;
+}
+
+/* The state's name as status and STATUS= show it. */
+const char *
+upstream_state_name(enum upstream_state state)
+{
+	switch (state) {
+	case UPSTREAM_IDLE:		return "idle";
+	case UPSTREAM_CONNECTING:	return "connecting";
+	case UPSTREAM_SUBSCRIBING:	return "subscribing";
+	case UPSTREAM_READY:		return "ready";
+	case UPSTREAM_BACKOFF:		return "backoff";
+	case UPSTREAM_STOPPING:		return "stopping";
+	case UPSTREAM_STOPPED:		return "stopped";
+	case UPSTREAM_FATAL:		return "failed";
+	}
+	return "unknown";
+}
