@@ -38,6 +38,7 @@ struct hub_reader {
 struct hub {
 	struct hub_callbacks	 cb;
 	size_t			 queue_limit;
+	struct line		*greeting;	/* first line of a new reader */
 	struct hub_stats	 stats;
 	TAILQ_HEAD(, hub_reader) readers;
 };
@@ -64,6 +65,7 @@ hub_free(struct hub *hub)
 		return;
 	while ((r = TAILQ_FIRST(&hub->readers)) != NULL)
 		hub_reader_remove(r);
+	line_unref(hub->greeting);
 	free(hub);
 }
 
@@ -72,6 +74,17 @@ void
 hub_set_queue_limit(struct hub *hub, size_t queue_limit)
 {
 	hub->queue_limit = queue_limit;
+}
+
+/*
+ * Set the line every reader attached from now on receives first (the
+ * latest connected/disconnected event), or none. Takes a reference.
+ */
+void
+hub_set_greeting(struct hub *hub, struct line *l)
+{
+	line_unref(hub->greeting);
+	hub->greeting = l != NULL ? line_ref(l) : NULL;
 }
 
 /* Drop every line the reader still holds. */
@@ -127,10 +140,22 @@ hub_reader_cut(struct hub_reader *r)
 }
 
 /*
- * Queue L for every reader. A reader with nothing queued always takes the
- * line (so one message larger than the limit reaches a reader that keeps
- * up); a reader whose backlog would pass the limit is cut off instead.
- * The caller keeps its own reference.
+ * Would queueing L push R's backlog past the limit? A reader with nothing
+ * queued always takes the line, so one message larger than the limit still
+ * reaches a reader that keeps up.
+ */
+static int
+hub_reader_over_limit(const struct hub_reader *r, const struct line *l)
+{
+	return r->queued_bytes > 0 &&
+	    r->queued_bytes + l->len > r->hub->queue_limit;
+}
+
+/*
+ * Queue L for every reader. Writes are normally batched by the owner; a
+ * reader whose backlog would pass the limit is first asked to flush now
+ * (a burst from upstream can outrun one turn of the loop), and is cut off
+ * only if that does not make room. The caller keeps its own reference.
  */
 void
 hub_publish(struct hub *hub, struct line *l)
@@ -141,8 +166,8 @@ hub_publish(struct hub *hub, struct line *l)
 	TAILQ_FOREACH(r, &hub->readers, entry) {
 		if (r->cut)
 			continue;
-		if (r->queued_bytes > 0 &&
-		    r->queued_bytes + l->len > hub->queue_limit) {
+		if (hub_reader_over_limit(r, l) &&
+		    (hub->cb.flush(r->owner), hub_reader_over_limit(r, l))) {
 			hub_reader_cut(r);
 			continue;
 		}
@@ -159,7 +184,10 @@ hub_stats(const struct hub *hub, struct hub_stats *stats)
 	*stats = hub->stats;
 }
 
-/* Attach a reader owned by OWNER; it receives lines published from now. */
+/*
+ * Attach a reader owned by OWNER; it receives the greeting, if any, then
+ * every line published from now on.
+ */
 struct hub_reader *
 hub_reader_add(struct hub *hub, void *owner)
 {
@@ -169,6 +197,10 @@ hub_reader_add(struct hub *hub, void *owner)
 	r->owner = owner;
 	TAILQ_INSERT_TAIL(&hub->readers, r, entry);
 	hub->stats.readers++;
+	if (hub->greeting != NULL) {
+		hub_reader_push(r, hub->greeting);
+		hub->cb.want_write(owner);
+	}
 	return r;
 }
 

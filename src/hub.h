@@ -17,6 +17,8 @@ struct hub_reader;
 struct hub_callbacks {
 	/* The reader's queue went from empty to non-empty. */
 	void	(*want_write)(void *owner);
+	/* Write what the reader's socket takes now (its backlog is high). */
+	void	(*flush)(void *owner);
 	/* The reader exceeded the queue limit; close it (asynchronously). */
 	void	(*cut_off)(void *owner, size_t queued_bytes);
 };
@@ -31,6 +33,7 @@ struct hub_stats {
 struct hub	*hub_new(const struct hub_callbacks *, size_t);
 void		 hub_free(struct hub *);
 void		 hub_set_queue_limit(struct hub *, size_t);
+void		 hub_set_greeting(struct hub *, struct line *);
 void		 hub_publish(struct hub *, struct line *);
 void		 hub_stats(const struct hub *, struct hub_stats *);
 

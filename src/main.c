@@ -25,6 +25,7 @@
 #include "hub.h"
 #include "listener.h"
 #include "log.h"
+#include "rawio.h"
 #include "secret.h"
 #include "stream.h"
 #include "upstream.h"
@@ -213,15 +214,8 @@ main_context(struct streamd *sd)
 static int
 main_watch_signals(struct streamd *sd)
 {
-	lws_adopt_desc_t	desc;
-
-	memset(&desc, 0, sizeof desc);
-	desc.vh = sd->vhost;
-	desc.type = LWS_ADOPT_RAW_FILE_DESC;
-	desc.fd.filefd = sd->signal_fd;
-	desc.vh_prot_name = "streamd-signal";
-	desc.opaque = sd;
-	return lws_adopt_descriptor_vhost_via_info(&desc) != NULL ? 0 : -1;
+	return rawio_adopt(sd->vhost, sd->signal_fd, "streamd-signal", sd) !=
+	    NULL ? 0 : -1;
 }
 
 /* Parse the command line and configuration; exits on -h, -V, -t, errors. */
@@ -270,6 +264,7 @@ main(int argc, char **argv)
 	struct upstream_callbacks	 ucb;
 	static const struct hub_callbacks hcb = {
 		.want_write = stream_hub_want_write,
+		.flush = stream_hub_flush,
 		.cut_off = stream_hub_cut_off,
 	};
 	char				*api_key = NULL, *cause = NULL;

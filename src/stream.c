@@ -22,6 +22,7 @@
 
 #include "hub.h"
 #include "listener.h"
+#include "rawio.h"
 #include "log.h"
 #include "stream.h"
 #include "util.h"
@@ -43,11 +44,11 @@ struct stream {
 
 struct stream_reader {
 	struct stream		*stream;
-	struct lws		*wsi;
-	int			 fd;
+	struct rawio		 io;
 	struct hub_reader	*hub_reader;
 	pid_t			 pid;
 	uid_t			 uid;
+	int			 dead;		/* write failed: closing */
 };
 
 /*
@@ -59,19 +60,12 @@ stream_new(struct lws_vhost *vhost, struct hub *hub, int fd,
     unsigned max_readers, char **cause)
 {
 	struct stream		*st = xcalloc(1, sizeof *st);
-	lws_adopt_desc_t	 desc;
 
 	st->vhost = vhost;
 	st->hub = hub;
 	st->max_readers = max_readers;
-	memset(&desc, 0, sizeof desc);
-	desc.vh = vhost;
-	desc.type = LWS_ADOPT_RAW_FILE_DESC;
-	desc.fd.filefd = fd;
-	desc.vh_prot_name = "streamd-stream-listen";
-	desc.opaque = st;
-	if ((st->listen_wsi = lws_adopt_descriptor_vhost_via_info(&desc)) ==
-	    NULL) {
+	st->listen_wsi = rawio_adopt(vhost, fd, "streamd-stream-listen", st);
+	if (st->listen_wsi == NULL) {
 		xasprintf(cause, "cannot watch the stream socket");
 		free(st);
 		return NULL;
@@ -106,7 +100,7 @@ stream_hub_want_write(void *owner)
 {
 	struct stream_reader	*r = owner;
 
-	lws_callback_on_writable(r->wsi);
+	lws_callback_on_writable(r->io.wsi);
 }
 
 /* Hub callback: the reader fell too far behind; close it soon. */
@@ -123,7 +117,7 @@ stream_hub_cut_off(void *owner, size_t queued_bytes)
 	log_event(LOG_WARNING, MSGID_READER_CUT_OFF, fields,
 	    "reader pid %ld cut off: %zu bytes queued, not reading fast "
 	    "enough", (long)r->pid, queued_bytes);
-	lws_set_timeout(r->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+	rawio_close_async(r->io.wsi);
 }
 
 /* Refuse a connection beyond max_readers, logging without flooding. */
@@ -148,7 +142,6 @@ static void
 stream_accept(struct stream *st, int lfd)
 {
 	struct stream_reader	*r;
-	lws_adopt_desc_t	 desc;
 	pid_t			 pid;
 	uid_t			 uid;
 	int			 i, fd;
@@ -167,18 +160,11 @@ stream_accept(struct stream *st, int lfd)
 		}
 		r = xcalloc(1, sizeof *r);
 		r->stream = st;
-		r->fd = fd;
+		r->io.fd = fd;
 		r->pid = pid;
 		r->uid = uid;
-		memset(&desc, 0, sizeof desc);
-		desc.vh = st->vhost;
-		desc.type = LWS_ADOPT_RAW_FILE_DESC;
-		desc.fd.filefd = fd;
-		desc.vh_prot_name = "streamd-stream";
-		desc.opaque = r;
-		/* On failure lws has closed fd. */
-		if ((r->wsi = lws_adopt_descriptor_vhost_via_info(&desc)) ==
-		    NULL) {
+		r->io.wsi = rawio_adopt(st->vhost, fd, "streamd-stream", r);
+		if (r->io.wsi == NULL) {
 			log_warn("cannot watch stream reader pid %ld", (long)pid);
 			free(r);
 			continue;
@@ -222,7 +208,7 @@ stream_reader_read(struct stream_reader *r)
 	ssize_t	n;
 
 	for (;;) {
-		n = read(r->fd, buf, sizeof buf);
+		n = read(r->io.fd, buf, sizeof buf);
 		if (n > 0)
 			continue;
 		if (n == 0)
@@ -235,36 +221,61 @@ stream_reader_read(struct stream_reader *r)
 	}
 }
 
-/* Write as much of the reader's queue as the socket takes. */
+/*
+ * Write as much of the reader's queue as the socket takes now. Returns 1
+ * if bytes remain queued, 0 if the queue is empty, -1 if the reader is
+ * gone.
+ */
 static int
-stream_reader_write(struct stream_reader *r)
+stream_reader_send(struct stream_reader *r)
 {
 	struct iovec	iov[STREAM_IOV];
 	struct msghdr	msg;
 	ssize_t		n;
 	int		niov;
 
-	if (hub_reader_is_cut(r->hub_reader))
+	if (r->dead || hub_reader_is_cut(r->hub_reader))
 		return -1;
 	while ((niov = hub_reader_iov(r->hub_reader, iov, STREAM_IOV)) > 0) {
 		memset(&msg, 0, sizeof msg);
 		msg.msg_iov = iov;
 		msg.msg_iovlen = (size_t)niov;
-		n = sendmsg(r->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+		n = sendmsg(r->io.fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				break;
+				return 1;
 			log_debug("stream reader pid %ld: %s", (long)r->pid,
 			    strerror(errno));
+			r->dead = 1;
 			return -1;
 		}
 		hub_reader_consumed(r->hub_reader, (size_t)n);
 	}
-	if (hub_reader_queued(r->hub_reader) > 0)
-		lws_callback_on_writable(r->wsi);
 	return 0;
+}
+
+/* WRITEABLE: send, and come back while bytes remain. */
+static int
+stream_reader_write(struct stream_reader *r)
+{
+	int	rc = stream_reader_send(r);
+
+	if (rc == 1)
+		rawio_rearm(&r->io);
+	return rc < 0 ? -1 : 0;
+}
+
+/* Hub callback: the reader's backlog is high; write what fits now. */
+void
+stream_hub_flush(void *owner)
+{
+	struct stream_reader	*r = owner;
+
+	/* POLLOUT is already requested while bytes are queued. */
+	if (stream_reader_send(r) < 0)
+		rawio_close_async(r->io.wsi);
 }
 
 /* lws callback of one connected reader. */
@@ -285,6 +296,7 @@ stream_reader_callback(struct lws *wsi, enum lws_callback_reasons reason,
 	case LWS_CALLBACK_RAW_WRITEABLE_FILE:
 		return stream_reader_write(r);
 	case LWS_CALLBACK_RAW_CLOSE_FILE:
+		rawio_cancel(&r->io);
 		hub_reader_remove(r->hub_reader);
 		r->stream->readers--;
 		log_debug("stream reader pid %ld disconnected (%u now)",

@@ -19,6 +19,7 @@ int		 stream_reader_callback(struct lws *, enum lws_callback_reasons,
 		    void *, void *, size_t);
 void		 stream_free(struct stream *);
 void		 stream_hub_want_write(void *);
+void		 stream_hub_flush(void *);
 void		 stream_hub_cut_off(void *, size_t);
 
 #define STREAM_PROTOCOLS \

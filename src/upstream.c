@@ -316,6 +316,17 @@ upstream_publish_event(struct upstream *up, struct line *l)
 	line_unref(l);
 }
 
+/*
+ * Publish a connection state event; readers that attach later receive it
+ * first, so every reader knows whether data is flowing.
+ */
+static void
+upstream_publish_state(struct upstream *up, struct line *l)
+{
+	hub_set_greeting(up->hub, l);
+	upstream_publish_event(up, l);
+}
+
 /* Everything is in place: subscriptions out, snapshot complete. */
 static void
 upstream_check_ready(struct upstream *up)
@@ -338,7 +349,7 @@ upstream_check_ready(struct upstream *up)
 	fields[1] = NULL;
 	log_event(LOG_INFO, MSGID_CONNECTED, fields,
 	    "upstream ready: %s", up->ws_url);
-	upstream_publish_event(up, event_connected(up->ws_url));
+	upstream_publish_state(up, event_connected(up->ws_url));
 	if (up->cb.ready != NULL)
 		up->cb.ready(up->cb.arg);
 }
@@ -719,7 +730,7 @@ upstream_ended(struct upstream *up)
 		return;
 	}
 	if (was == UPSTREAM_READY)
-		upstream_publish_event(up, event_disconnected(up->error,
+		upstream_publish_state(up, event_disconnected(up->error,
 		    up->close_code));
 
 	if (up->fatal_status == EXIT_NOPERM) {

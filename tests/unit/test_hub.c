@@ -4,6 +4,7 @@
 #include "autoconfig.h"
 
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,15 +14,27 @@
 
 /* What the hub asked of one fake reader's owner. */
 struct owner {
-	int	want_write;
-	int	cut;
-	size_t	cut_queued;
+	int			 want_write;
+	int			 cut;
+	size_t			 cut_queued;
+	int			 flushes;
+	struct hub_reader	*reader;	/* set: flush drains it */
 };
 
 static void
 owner_want_write(void *arg)
 {
 	((struct owner *)arg)->want_write++;
+}
+
+static void
+owner_flush(void *arg)
+{
+	struct owner	*o = arg;
+
+	o->flushes++;
+	if (o->reader != NULL)
+		hub_reader_consumed(o->reader, hub_reader_queued(o->reader));
 }
 
 static void
@@ -35,6 +48,7 @@ owner_cut_off(void *arg, size_t queued)
 
 static const struct hub_callbacks callbacks = {
 	.want_write = owner_want_write,
+	.flush = owner_flush,
 	.cut_off = owner_cut_off,
 };
 
@@ -71,6 +85,8 @@ START_TEST(test_line_framing)
 }
 END_TEST
 
+#define EVENT_PREFIX "{\"streamd\":{\"event\":\"disconnected\",\"time\":\""
+
 /* Event lines are one compact JSON object with no raw newline. */
 START_TEST(test_event_lines)
 {
@@ -78,8 +94,7 @@ START_TEST(test_event_lines)
 
 	ck_assert_ptr_null(memchr(l->data, '\n', l->len - 1));
 	ck_assert_int_eq(l->data[l->len - 1], '\n');
-	ck_assert_int_eq(strncmp(l->data,
-	    "{\"streamd\":{\"event\":\"disconnected\",\"time\":\"", 44), 0);
+	ck_assert_int_eq(strncmp(l->data, EVENT_PREFIX, strlen(EVENT_PREFIX)), 0);
 	ck_assert_ptr_nonnull(strstr(l->data, "\"close_code\":1001}}"));
 	ck_assert_ptr_nonnull(strstr(l->data, "line1\\nline2 \\\"quoted\\\""));
 	line_unref(l);
@@ -168,6 +183,7 @@ START_TEST(test_hub_cut_off_slow_reader)
 	}
 	/* 3 lines (90 bytes) fit; the 4th would make 120 > 100. */
 	ck_assert_int_eq(slow.cut, 1);
+	ck_assert_int_eq(slow.flushes, 1);	/* asked to write first */
 	ck_assert_uint_eq(slow.cut_queued, 90);
 	ck_assert(hub_reader_is_cut(rs));
 	ck_assert_uint_eq(hub_reader_queued(rs), 0);	/* memory released */
@@ -181,6 +197,25 @@ START_TEST(test_hub_cut_off_slow_reader)
 	hub_reader_remove(rs);
 	hub_stats(hub, &st);
 	ck_assert_uint_eq(st.readers, 1);
+	hub_free(hub);
+}
+END_TEST
+
+/* A reader whose flush makes room is not cut off (a burst, not a stall). */
+START_TEST(test_hub_flush_before_cut)
+{
+	struct owner		 o = { 0 };
+	struct hub		*hub = hub_new(&callbacks, 100);
+	struct line		*l = line_from_string("0123456789012345678901234567890123456789");
+	int			 i;
+
+	o.reader = hub_reader_add(hub, &o);
+	for (i = 0; i < 50; i++)
+		hub_publish(hub, l);
+	ck_assert_int_eq(o.cut, 0);
+	ck_assert_int_gt(o.flushes, 10);
+	ck_assert_uint_le(hub_reader_queued(o.reader), 100);
+	line_unref(l);
 	hub_free(hub);
 }
 END_TEST
@@ -247,6 +282,7 @@ main(void)
 	tcase_add_test(tc, test_hub_fanout_order);
 	tcase_add_test(tc, test_hub_partial_write);
 	tcase_add_test(tc, test_hub_cut_off_slow_reader);
+	tcase_add_test(tc, test_hub_flush_before_cut);
 	tcase_add_test(tc, test_hub_big_line_to_idle_reader);
 	tcase_add_test(tc, test_hub_ring_growth);
 	suite_add_tcase(s, tc);

@@ -1,0 +1,1208 @@
+/*
+ * config.c - the daemon's configuration. One table of keys (config_keys)
+ * drives everything: the defaults, the key = value file, the long options,
+ * the --help text and the dump; a key is added in one place.
+ *
+ * Owns every string in struct config (allocated here, freed by
+ * config_free). A value that fails to parse leaves its field unchanged.
+ * Errors are handed back through char **cause, never printed; nothing here
+ * exits except on out-of-memory (or aborts on a default the table itself
+ * gets wrong).
+ */
+#ifdef HAVE_CONFIG_H
+#include "autoconfig.h"
+#endif
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include <sys/types.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+
+#define MS_PER_S	1000ULL
+#define MS_PER_MIN	60000ULL
+#define MS_PER_HOUR	(60 * MS_PER_MIN)
+#define KIB		1024ULL
+#define MIB		(1024 * KIB)
+#define GIB		(1024 * MIB)
+
+#define SPACES		" \t\r\n\f\v"
+#define QUOTE_SIZE	96	/* a value quoted in a message, with "..." */
+#define OPT_KEY_BASE	256	/* getopt value of the first key option */
+#define OPT_NAME_SIZE	32	/* longest key name, dashed, with its NUL */
+
+enum config_type {
+	CONFIG_STRING,		/* non-empty, no control characters */
+	CONFIG_PATH,		/* a string that is an absolute path */
+	CONFIG_MODE,		/* octal permission bits, at most 0777 */
+	CONFIG_UINT,		/* unsigned, decimal */
+	CONFIG_DURATION,	/* ms, s or m suffix; stored in ms */
+	CONFIG_SIZE,		/* bytes, K/M/G or KiB/MiB/GiB suffix */
+	CONFIG_LOG_LEVEL,
+	CONFIG_SUBSCRIBE,	/* repeatable: TYPE [KEY=VALUE ...] or none */
+};
+
+#define CONFIG_OPTIONAL	0x1	/* an empty value unsets it (NULL) */
+#define CONFIG_SOCKET	0x2	/* path must fit a sockaddr_un */
+
+struct config_key {
+	const char	*name;
+	enum config_type type;
+	size_t		 offset;	/* of the field in struct config */
+	int		 flags;
+	uint64_t	 min;		/* numeric range, in stored units */
+	uint64_t	 max;
+	const char	*def;		/* in file syntax; NULL: unset */
+	const char	*arg;		/* metavariable in --help */
+	const char	*help;
+};
+
+#define F(field)	offsetof(struct config, field)
+
+static const struct config_key config_keys[] = {
+	{ "url", CONFIG_STRING, F(url), 0, 0, 0,
+	  "https://api.schematichq.com", "URL",
+	  "API URL (http/https) or datastream URL (ws/wss)" },
+	{ "api_key_file", CONFIG_PATH, F(api_key_file), CONFIG_OPTIONAL, 0, 0,
+	  NULL, "FILE",
+	  "file holding the API key (unset: credential, then environment)" },
+	{ "datastream_mode", CONFIG_STRING, F(datastream_mode), 0, 0, 0,
+	  "replicator", "MODE",
+	  "X-Schematic-Datastream-Mode header (replicator: a shared relay)" },
+	{ "stream_socket", CONFIG_PATH, F(stream_socket), CONFIG_SOCKET, 0, 0,
+	  "/run/schematic-streamd/stream.sock", "PATH",
+	  "Unix socket the readers connect to" },
+	{ "socket_mode", CONFIG_MODE, F(socket_mode), 0, 0, 0777,
+	  "0660", "MODE", "permissions of the stream socket (octal)" },
+	{ "socket_group", CONFIG_STRING, F(socket_group), CONFIG_OPTIONAL, 0, 0,
+	  NULL, "GROUP", "group of the stream socket (unset: the daemon's)" },
+	{ "ca_file", CONFIG_PATH, F(ca_file), CONFIG_OPTIONAL, 0, 0,
+	  NULL, "FILE", "CA certificates, PEM (unset: the system store)" },
+	{ "max_reconnect_attempts", CONFIG_UINT, F(max_reconnect_attempts), 0,
+	  0, UINT_MAX, "10", "COUNT",
+	  "consecutive failures before giving up (0: never)" },
+	{ "min_reconnect_delay", CONFIG_DURATION, F(min_reconnect_delay_ms), 0,
+	  1, MS_PER_HOUR, "1s", "DURATION",
+	  "delay after a first failure, doubled after each next one" },
+	{ "max_reconnect_delay", CONFIG_DURATION, F(max_reconnect_delay_ms), 0,
+	  1, 24 * MS_PER_HOUR, "30s", "DURATION", "longest reconnect delay" },
+	{ "ping_interval", CONFIG_DURATION, F(ping_interval_ms), 0,
+	  1, MS_PER_HOUR, "54s", "DURATION",
+	  "send a WebSocket ping this often" },
+	{ "pong_timeout", CONFIG_DURATION, F(pong_timeout_ms), 0,
+	  1, MS_PER_HOUR, "1m", "DURATION",
+	  "reconnect when no pong came for this long" },
+	{ "write_timeout", CONFIG_DURATION, F(write_timeout_ms), 0,
+	  1, MS_PER_HOUR, "10s", "DURATION",
+	  "reconnect when a write takes longer" },
+	{ "handshake_timeout", CONFIG_DURATION, F(handshake_timeout_ms), 0,
+	  1, MS_PER_HOUR, "30s", "DURATION",
+	  "time allowed to connect and upgrade" },
+	{ "ready_timeout", CONFIG_DURATION, F(ready_timeout_ms), 0,
+	  1, MS_PER_HOUR, "30s", "DURATION",
+	  "time allowed for the flag snapshot after connecting" },
+	{ "flags_page_size", CONFIG_UINT, F(flags_page_size), 0,
+	  0, 10000, "100", "COUNT",
+	  "page_size of the rulesengine.Flags subscription (0: unpaged)" },
+	{ "subscribe", CONFIG_SUBSCRIBE, 0, 0, 0, 0,
+	  "rulesengine.Flags", "SUBSCRIPTION",
+	  "TYPE [KEY=VALUE ...], repeatable, or none" },
+	{ "max_message_size", CONFIG_SIZE, F(max_message_size), 0,
+	  KIB, GIB, "16MiB", "SIZE", "largest upstream message accepted" },
+	{ "reader_queue_limit", CONFIG_SIZE, F(reader_queue_limit), 0,
+	  64 * KIB, GIB, "8MiB", "SIZE",
+	  "bytes queued for one reader before it is cut off" },
+	{ "max_readers", CONFIG_UINT, F(max_readers), 0,
+	  1, 1048576, "1024", "COUNT", "most readers connected at once" },
+	{ "log_level", CONFIG_LOG_LEVEL, F(log_level), 0, 0, 0,
+	  "info", "LEVEL", "err, warning, notice, info or debug" },
+};
+#define NKEYS	(sizeof config_keys / sizeof config_keys[0])
+
+/* The options that are not keys; their getopt value is the short letter. */
+static const struct {
+	const char	*name;
+	int		 letter;
+	const char	*arg;
+	const char	*help;
+} config_options[] = {
+	{ "config", 'c', "FILE", "read FILE instead of the default file" },
+	{ "check-config", 't', NULL, "check the configuration and exit" },
+	{ "dump-config", 'T', NULL,
+	  "print the effective configuration and exit" },
+	{ "help", 'h', NULL, "print this help and exit" },
+	{ "version", 'V', NULL, "print the version and exit" },
+};
+#define NOPTIONS (sizeof config_options / sizeof config_options[0])
+
+static const struct {
+	const char	*alias;
+	const char	*name;
+} config_entity_types[] = {
+	{ "flags", "rulesengine.Flags" },
+	{ "flag", "rulesengine.Flag" },
+	{ "company", "rulesengine.Company" },
+	{ "companies", "rulesengine.Companies" },
+	{ "user", "rulesengine.User" },
+	{ "users", "rulesengine.Users" },
+};
+
+/* The first name of a level is the one config_log_level_name gives. */
+static const struct {
+	const char	*name;
+	enum log_level	 level;
+} config_log_levels[] = {
+	{ "err", LOG_LEVEL_ERR },
+	{ "error", LOG_LEVEL_ERR },
+	{ "warning", LOG_LEVEL_WARNING },
+	{ "notice", LOG_LEVEL_NOTICE },
+	{ "info", LOG_LEVEL_INFO },
+	{ "debug", LOG_LEVEL_DEBUG },
+};
+
+/* Out of memory: nothing sensible is left to do. */
+static void __attribute__((noreturn))
+config_oom(void)
+{
+	fputs("schematic-streamd: out of memory\n", stderr);
+	exit(1);
+}
+
+static char *
+config_strdup(const char *s)
+{
+	char	*p;
+
+	if ((p = strdup(s)) == NULL)
+		config_oom();
+	return p;
+}
+
+static void *
+config_reallocarray(void *old, size_t n, size_t size)
+{
+	void	*p;
+
+	if (size != 0 && n > SIZE_MAX / size)
+		config_oom();
+	if ((p = realloc(old, n * size != 0 ? n * size : 1)) == NULL)
+		config_oom();
+	return p;
+}
+
+static char * __attribute__((format(printf, 1, 2)))
+config_printf(const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*s;
+	int	 n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		config_oom();
+	return s;
+}
+
+/* Quote S for a message: escaped, and cut short when long. */
+static const char *
+config_quote(char *buf, const char *s)
+{
+	size_t	 n = 0;
+	unsigned char c;
+
+	buf[n++] = '"';
+	for (; (c = (unsigned char)*s) != '\0'; s++) {
+		if (n + 4 + sizeof "...\"" > QUOTE_SIZE) {
+			memcpy(buf + n, "...", 3);
+			n += 3;
+			break;
+		}
+		if (c < 0x20 || c == 0x7f)
+			n += (size_t)snprintf(buf + n, 5, "\\x%02x", c);
+		else {
+			if (c == '"' || c == '\\')
+				buf[n++] = '\\';
+			buf[n++] = (char)c;
+		}
+	}
+	buf[n++] = '"';
+	buf[n] = '\0';
+	return buf;
+}
+
+/* Whether S has a control character (a string value may not). */
+static int
+config_has_control(const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 1;
+	}
+	return 0;
+}
+
+/* Read the decimal digits at *PP (at least one) without overflow. */
+static int
+config_digits(const char **pp, uint64_t *out)
+{
+	const char	*p = *pp;
+	uint64_t	 v = 0;
+	unsigned	 d;
+
+	if (*p < '0' || *p > '9')
+		return -1;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		d = (unsigned)(*p - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	*pp = p;
+	*out = v;
+	return 0;
+}
+
+/*
+ * Parse a duration: a number with an ms, s or m suffix ("500ms", "1.5s",
+ * "2m"); a fraction must come to whole milliseconds.
+ */
+int
+config_parse_duration_ms(const char *s, uint64_t *ms)
+{
+	static const struct {
+		const char	*suffix;
+		uint64_t	 ms;
+	} units[] = { { "ms", 1 }, { "s", MS_PER_S }, { "m", MS_PER_MIN } };
+	uint64_t	 whole, frac = 0, scale = 1, v;
+	size_t		 i;
+
+	if (config_digits(&s, &whole) != 0)
+		return -1;
+	if (*s == '.') {
+		if (*++s < '0' || *s > '9')
+			return -1;
+		/* Past 9 decimals only zeros can still give whole ms. */
+		for (; *s >= '0' && *s <= '9'; s++) {
+			if (scale == 1000000000) {
+				if (*s != '0')
+					return -1;
+				continue;
+			}
+			frac = frac * 10 + (uint64_t)(*s - '0');
+			scale *= 10;
+		}
+	}
+	for (i = 0; i < sizeof units / sizeof units[0]; i++) {
+		if (strcmp(s, units[i].suffix) != 0)
+			continue;
+		if (whole > UINT64_MAX / units[i].ms ||
+		    frac * units[i].ms % scale != 0)
+			return -1;
+		v = whole * units[i].ms;
+		if (v > UINT64_MAX - frac * units[i].ms / scale)
+			return -1;
+		*ms = v + frac * units[i].ms / scale;
+		return 0;
+	}
+	return -1;
+}
+
+/* Parse a size: bytes, or a whole number of K/M/G (= KiB/MiB/GiB). */
+int
+config_parse_size(const char *s, size_t *size)
+{
+	static const struct {
+		const char	*suffix;
+		uint64_t	 bytes;
+	} units[] = {
+		{ "", 1 }, { "K", KIB }, { "KiB", KIB }, { "M", MIB },
+		{ "MiB", MIB }, { "G", GIB }, { "GiB", GIB },
+	};
+	uint64_t	 n;
+	size_t		 i;
+
+	if (config_digits(&s, &n) != 0)
+		return -1;
+	for (i = 0; i < sizeof units / sizeof units[0]; i++) {
+		if (strcmp(s, units[i].suffix) != 0)
+			continue;
+		if (n > SIZE_MAX / units[i].bytes)
+			return -1;
+		*size = (size_t)(n * units[i].bytes);
+		return 0;
+	}
+	return -1;
+}
+
+/* Parse octal permission bits, at most 0777. */
+static int
+config_parse_mode(const char *s, uint64_t *mode)
+{
+	uint64_t	v = 0;
+
+	if (*s == '\0')
+		return -1;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '7' || (v = v * 8 + (uint64_t)(*s - '0')) >
+		    0777)
+			return -1;
+	}
+	*mode = v;
+	return 0;
+}
+
+const char *
+config_entity_type(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof config_entity_types /
+	    sizeof config_entity_types[0]; i++) {
+		if (strcmp(name, config_entity_types[i].alias) == 0 ||
+		    strcmp(name, config_entity_types[i].name) == 0)
+			return config_entity_types[i].name;
+	}
+	return NULL;
+}
+
+const char *
+config_log_level_name(enum log_level level)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof config_log_levels /
+	    sizeof config_log_levels[0]; i++) {
+		if (config_log_levels[i].level == level)
+			return config_log_levels[i].name;
+	}
+	return "unknown";
+}
+
+/* Write a number of type TYPE the way the file syntax spells it best. */
+static void
+config_format_number(enum config_type type, uint64_t v, char *buf,
+    size_t size)
+{
+	static const char *const sizes[] = { "", "KiB", "MiB", "GiB" };
+	size_t	i = 0;
+
+	switch (type) {
+	case CONFIG_MODE:
+		snprintf(buf, size, "%04llo", (unsigned long long)v);
+		break;
+	case CONFIG_DURATION:
+		if (v != 0 && v % MS_PER_MIN == 0)
+			snprintf(buf, size, "%llum", (unsigned long long)
+			    (v / MS_PER_MIN));
+		else if (v % MS_PER_S == 0)
+			snprintf(buf, size, "%llus", (unsigned long long)
+			    (v / MS_PER_S));
+		else
+			snprintf(buf, size, "%llums", (unsigned long long)v);
+		break;
+	case CONFIG_SIZE:
+		while (v != 0 && v % KIB == 0 && i < 3) {
+			v /= KIB;
+			i++;
+		}
+		snprintf(buf, size, "%llu%s", (unsigned long long)v, sizes[i]);
+		break;
+	case CONFIG_LOG_LEVEL:
+		snprintf(buf, size, "%s", config_log_level_name(
+		    (enum log_level)v));
+		break;
+	default:
+		snprintf(buf, size, "%llu", (unsigned long long)v);
+		break;
+	}
+}
+
+/* The numeric field of key K, widened. */
+static uint64_t
+config_get_number(const struct config *cfg, const struct config_key *k)
+{
+	const char	*p = (const char *)cfg + k->offset;
+
+	switch (k->type) {
+	case CONFIG_MODE:
+		return *(const mode_t *)p;
+	case CONFIG_UINT:
+		return *(const unsigned *)p;
+	case CONFIG_SIZE:
+		return *(const size_t *)p;
+	case CONFIG_LOG_LEVEL:
+		return (uint64_t)*(const enum log_level *)p;
+	default:
+		return *(const uint64_t *)p;
+	}
+}
+
+/* Store V into the numeric field of key K (V is in its range). */
+static void
+config_set_number(struct config *cfg, const struct config_key *k, uint64_t v)
+{
+	char	*p = (char *)cfg + k->offset;
+
+	switch (k->type) {
+	case CONFIG_MODE:
+		*(mode_t *)p = (mode_t)v;
+		break;
+	case CONFIG_UINT:
+		*(unsigned *)p = (unsigned)v;
+		break;
+	case CONFIG_SIZE:
+		*(size_t *)p = (size_t)v;
+		break;
+	case CONFIG_LOG_LEVEL:
+		*(enum log_level *)p = (enum log_level)v;
+		break;
+	default:
+		*(uint64_t *)p = v;
+		break;
+	}
+}
+
+static void
+config_sub_free(struct config_sub *sub)
+{
+	size_t	i;
+
+	for (i = 0; i < sub->nkeys; i++) {
+		free(sub->key_names[i]);
+		free(sub->key_values[i]);
+	}
+	free(sub->key_names);
+	free(sub->key_values);
+	free(sub->entity_type);
+	memset(sub, 0, sizeof *sub);
+}
+
+static void
+config_subs_clear(struct config *cfg)
+{
+	size_t	i;
+
+	for (i = 0; i < cfg->nsubs; i++)
+		config_sub_free(&cfg->subs[i]);
+	free(cfg->subs);
+	cfg->subs = NULL;
+	cfg->nsubs = 0;
+}
+
+/* Whether two subscriptions are the same (their keys are kept sorted). */
+static int
+config_sub_equal(const struct config_sub *a, const struct config_sub *b)
+{
+	size_t	i;
+
+	if (strcmp(a->entity_type, b->entity_type) != 0 || a->nkeys != b->nkeys)
+		return 0;
+	for (i = 0; i < a->nkeys; i++) {
+		if (strcmp(a->key_names[i], b->key_names[i]) != 0 ||
+		    strcmp(a->key_values[i], b->key_values[i]) != 0)
+			return 0;
+	}
+	return 1;
+}
+
+/* Parse "TYPE [KEY=VALUE ...]" into SUB; keys are sorted by name. */
+static char *
+config_sub_parse(const char *value, struct config_sub *sub)
+{
+	char		 q[QUOTE_SIZE], *copy, *tok, *save, *eq, *msg = NULL;
+	const char	*type;
+	size_t		 i;
+	int		 cmp;
+
+	memset(sub, 0, sizeof *sub);
+	copy = config_strdup(value);
+	if ((tok = strtok_r(copy, " \t", &save)) == NULL) {
+		free(copy);
+		return config_strdup("must not be empty "
+		    "(use TYPE [KEY=VALUE ...] or none)");
+	}
+	if ((type = config_entity_type(tok)) == NULL) {
+		msg = config_printf("unknown entity type %s (use flags, flag, "
+		    "company, companies, user, users or their rulesengine. "
+		    "names)", config_quote(q, tok));
+		free(copy);
+		return msg;
+	}
+	sub->entity_type = config_strdup(type);
+	while (msg == NULL && (tok = strtok_r(NULL, " \t", &save)) != NULL) {
+		if ((eq = strchr(tok, '=')) == NULL || eq == tok ||
+		    eq[1] == '\0' || config_has_control(tok)) {
+			msg = config_printf("invalid key %s (use KEY=VALUE)",
+			    config_quote(q, tok));
+			break;
+		}
+		*eq = '\0';
+		for (i = sub->nkeys; i > 0; i--) {
+			if ((cmp = strcmp(sub->key_names[i - 1], tok)) == 0)
+				msg = config_printf("duplicate key %s",
+				    config_quote(q, tok));
+			if (cmp <= 0)
+				break;
+		}
+		if (msg != NULL)
+			break;
+		sub->key_names = config_reallocarray(sub->key_names,
+		    sub->nkeys + 1, sizeof *sub->key_names);
+		sub->key_values = config_reallocarray(sub->key_values,
+		    sub->nkeys + 1, sizeof *sub->key_values);
+		memmove(sub->key_names + i + 1, sub->key_names + i,
+		    (sub->nkeys - i) * sizeof *sub->key_names);
+		memmove(sub->key_values + i + 1, sub->key_values + i,
+		    (sub->nkeys - i) * sizeof *sub->key_values);
+		sub->key_names[i] = config_strdup(tok);
+		sub->key_values[i] = config_strdup(eq + 1);
+		sub->nkeys++;
+	}
+	free(copy);
+	if (msg != NULL)
+		config_sub_free(sub);
+	return msg;
+}
+
+/*
+ * Apply a subscribe value. The first one from a source (*REPLACED still 0)
+ * replaces the list, later ones append; "none" empties it; a subscription
+ * already listed is ignored.
+ */
+static char *
+config_subscribe(struct config *cfg, const char *value, int *replaced)
+{
+	struct config_sub	 sub;
+	char			*msg;
+	size_t			 i;
+
+	if (strcmp(value, "none") == 0) {
+		config_subs_clear(cfg);
+		*replaced = 1;
+		return NULL;
+	}
+	if ((msg = config_sub_parse(value, &sub)) != NULL)
+		return msg;
+	if (!*replaced)
+		config_subs_clear(cfg);
+	*replaced = 1;
+	for (i = 0; i < cfg->nsubs; i++) {
+		if (config_sub_equal(&cfg->subs[i], &sub)) {
+			config_sub_free(&sub);
+			return NULL;
+		}
+	}
+	cfg->subs = config_reallocarray(cfg->subs, cfg->nsubs + 1,
+	    sizeof *cfg->subs);
+	cfg->subs[cfg->nsubs++] = sub;
+	return NULL;
+}
+
+/* Check and store a string value of key K. */
+static char *
+config_set_string(struct config *cfg, const struct config_key *k,
+    const char *value)
+{
+	char	 q[QUOTE_SIZE], **field = (char **)((char *)cfg + k->offset);
+
+	if (*value == '\0' && (k->flags & CONFIG_OPTIONAL)) {
+		free(*field);
+		*field = NULL;
+		return NULL;
+	}
+	if (*value == '\0')
+		return config_strdup("must not be empty");
+	if (config_has_control(value))
+		return config_printf("invalid value %s (control characters "
+		    "are not allowed)", config_quote(q, value));
+	if (k->type == CONFIG_PATH && *value != '/')
+		return config_printf("%s is not an absolute path",
+		    config_quote(q, value));
+	if ((k->flags & CONFIG_SOCKET) &&
+	    strlen(value) >= sizeof ((struct sockaddr_un *)0)->sun_path)
+		return config_printf("path %s is too long (at most %zu bytes)",
+		    config_quote(q, value),
+		    sizeof ((struct sockaddr_un *)0)->sun_path - 1);
+	free(*field);
+	*field = config_strdup(value);
+	return NULL;
+}
+
+/*
+ * Set key K from VALUE. Returns NULL, or the error message without the
+ * key's name (the caller says where it came from).
+ */
+static char *
+config_apply(struct config *cfg, const struct config_key *k,
+    const char *value, int *subs_replaced)
+{
+	char		 q[QUOTE_SIZE], limit[32];
+	const char	*end;
+	uint64_t	 v = 0;
+	size_t		 size, i;
+
+	switch (k->type) {
+	case CONFIG_STRING:
+	case CONFIG_PATH:
+		return config_set_string(cfg, k, value);
+	case CONFIG_SUBSCRIBE:
+		return config_subscribe(cfg, value, subs_replaced);
+	case CONFIG_MODE:
+		if (config_parse_mode(value, &v) != 0)
+			return config_printf("invalid mode %s (use octal 0000 "
+			    "to 0777)", config_quote(q, value));
+		break;
+	case CONFIG_UINT:
+		end = value;
+		if (config_digits(&end, &v) != 0 || *end != '\0')
+			return config_printf("invalid number %s",
+			    config_quote(q, value));
+		break;
+	case CONFIG_DURATION:
+		if (config_parse_duration_ms(value, &v) != 0)
+			return config_printf("invalid duration %s (use ms, s "
+			    "or m)", config_quote(q, value));
+		break;
+	case CONFIG_SIZE:
+		if (config_parse_size(value, &size) != 0)
+			return config_printf("invalid size %s (use bytes, K, "
+			    "M, G, KiB, MiB or GiB)", config_quote(q, value));
+		v = size;
+		break;
+	case CONFIG_LOG_LEVEL:
+		for (i = 0; i < sizeof config_log_levels /
+		    sizeof config_log_levels[0]; i++) {
+			if (strcmp(value, config_log_levels[i].name) == 0)
+				break;
+		}
+		if (i == sizeof config_log_levels / sizeof config_log_levels[0])
+			return config_printf("invalid log level %s (use err, "
+			    "warning, notice, info or debug)",
+			    config_quote(q, value));
+		config_set_number(cfg, k, config_log_levels[i].level);
+		return NULL;
+	}
+	if (v < k->min || v > k->max) {
+		config_format_number(k->type, v < k->min ? k->min : k->max,
+		    limit, sizeof limit);
+		return config_printf("%s is too %s (%s %s)",
+		    config_quote(q, value), v < k->min ? "small" : "large",
+		    v < k->min ? "minimum" : "maximum", limit);
+	}
+	config_set_number(cfg, k, v);
+	return NULL;
+}
+
+static const struct config_key *
+config_find(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < NKEYS; i++) {
+		if (strcmp(config_keys[i].name, name) == 0)
+			return &config_keys[i];
+	}
+	return NULL;
+}
+
+void
+config_init(struct config *cfg)
+{
+	size_t	 i;
+	int	 replaced = 0;
+	char	*msg;
+
+	memset(cfg, 0, sizeof *cfg);
+	for (i = 0; i < NKEYS; i++) {
+		if (config_keys[i].def == NULL)
+			continue;
+		if ((msg = config_apply(cfg, &config_keys[i],
+		    config_keys[i].def, &replaced)) != NULL) {
+			fprintf(stderr, "schematic-streamd: bad default for "
+			    "%s: %s\n", config_keys[i].name, msg);
+			abort();
+		}
+	}
+}
+
+void
+config_free(struct config *cfg)
+{
+	size_t	i;
+
+	if (cfg == NULL)
+		return;
+	for (i = 0; i < NKEYS; i++) {
+		if (config_keys[i].type == CONFIG_STRING ||
+		    config_keys[i].type == CONFIG_PATH)
+			free(*(char **)((char *)cfg + config_keys[i].offset));
+	}
+	config_subs_clear(cfg);
+	memset(cfg, 0, sizeof *cfg);
+}
+
+int
+config_set(struct config *cfg, const char *key, const char *value,
+    char **cause)
+{
+	const struct config_key	*k;
+	char			 q[QUOTE_SIZE], *msg;
+	int			 replaced = 0;
+
+	if ((k = config_find(key)) == NULL) {
+		*cause = config_printf("unknown key %s", config_quote(q, key));
+		return -1;
+	}
+	if ((msg = config_apply(cfg, k, value, &replaced)) != NULL) {
+		*cause = config_printf("%s: %s", k->name, msg);
+		free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Find the value in the text after "=" (changed in place): trimmed, up to
+ * a '#' at its start or after white space, or between double quotes, where
+ * \" and \\ stand for " and \.
+ */
+static char *
+config_value(char *s, char **value)
+{
+	char	*r, *w;
+
+	s += strspn(s, SPACES);
+	if (*s != '"') {
+		for (r = s; *r != '\0'; r++) {
+			if (*r == '#' && (r == s || strchr(SPACES, r[-1]))) {
+				*r = '\0';
+				break;
+			}
+		}
+		for (r = s + strlen(s); r > s && strchr(SPACES, r[-1]); r--)
+			r[-1] = '\0';
+		*value = s;
+		return NULL;
+	}
+	for (r = w = s + 1; *r != '"'; r++) {
+		if (*r == '\0')
+			return config_strdup("missing closing quote");
+		if (*r == '\\' && (*++r != '"' && *r != '\\'))
+			return config_strdup("invalid escape in quotes (use "
+			    "\\\" or \\\\)");
+		*w++ = *r;
+	}
+	*w = '\0';
+	r++;
+	w = r + strspn(r, SPACES);
+	if (*w != '\0' && (*w != '#' || w == r))
+		return config_strdup("unexpected text after closing quote");
+	*value = s + 1;
+	return NULL;
+}
+
+/* Apply one line of a file; returns NULL or the error message. */
+static char *
+config_line(struct config *cfg, char *line, size_t len, int *subs_replaced)
+{
+	const struct config_key	*k;
+	char			 q[QUOTE_SIZE], *key, *eq, *end, *value;
+	char			*msg;
+
+	if (strlen(line) != len)
+		return config_strdup("NUL byte in line");
+	key = line + strspn(line, SPACES);
+	if (*key == '\0' || *key == '#')
+		return NULL;
+	if ((eq = strchr(key, '=')) == NULL) {
+		for (end = key + strlen(key); strchr(SPACES, end[-1]); end--)
+			end[-1] = '\0';
+		return config_printf("expected \"key = value\", not %s",
+		    config_quote(q, key));
+	}
+	for (end = eq; end > key && strchr(SPACES, end[-1]); end--)
+		continue;
+	*end = '\0';
+	if (*key == '\0')
+		return config_strdup("missing key before \"=\"");
+	if ((k = config_find(key)) == NULL)
+		return config_printf("unknown key %s", config_quote(q, key));
+	if ((msg = config_value(eq + 1, &value)) == NULL &&
+	    (msg = config_apply(cfg, k, value, subs_replaced)) == NULL)
+		return NULL;
+	value = config_printf("%s: %s", k->name, msg);
+	free(msg);
+	return value;
+}
+
+int
+config_load_file(struct config *cfg, const char *path, int must_exist,
+    char **cause)
+{
+	FILE	*fp;
+	char	*line = NULL, *msg = NULL;
+	size_t	 size = 0;
+	ssize_t	 len;
+	int	 lineno = 0, subs_replaced = 0, rc = 0;
+
+	if ((fp = fopen(path, "re")) == NULL) {
+		if (!must_exist && errno == ENOENT)
+			return 0;
+		*cause = config_printf("cannot open %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	while (msg == NULL && (len = getline(&line, &size, fp)) != -1) {
+		lineno++;
+		msg = config_line(cfg, line, (size_t)len, &subs_replaced);
+	}
+	if (msg != NULL) {
+		*cause = config_printf("%s:%d: %s", path, lineno, msg);
+		rc = -1;
+	} else if (ferror(fp)) {
+		*cause = config_printf("cannot read %s: %s", path,
+		    strerror(errno));
+		rc = -1;
+	}
+	free(msg);
+	free(line);
+	fclose(fp);
+	return rc;
+}
+
+int
+config_check(const struct config *cfg, char **cause)
+{
+	char	a[32], b[32];
+
+	if (cfg->min_reconnect_delay_ms > cfg->max_reconnect_delay_ms) {
+		config_format_number(CONFIG_DURATION,
+		    cfg->min_reconnect_delay_ms, a, sizeof a);
+		config_format_number(CONFIG_DURATION,
+		    cfg->max_reconnect_delay_ms, b, sizeof b);
+		*cause = config_printf("min_reconnect_delay (%s) must not "
+		    "exceed max_reconnect_delay (%s)", a, b);
+		return -1;
+	}
+	if (cfg->pong_timeout_ms <= cfg->ping_interval_ms) {
+		config_format_number(CONFIG_DURATION, cfg->pong_timeout_ms,
+		    a, sizeof a);
+		config_format_number(CONFIG_DURATION, cfg->ping_interval_ms,
+		    b, sizeof b);
+		*cause = config_printf("pong_timeout (%s) must exceed "
+		    "ping_interval (%s)", a, b);
+		return -1;
+	}
+	return 0;
+}
+
+/* A key given on the command line, applied after the file. */
+struct config_override {
+	const struct config_key	*key;
+	const char		*value;
+};
+
+/* The --name of the option whose getopt value is VAL, for messages. */
+static const char *
+config_option_name(const struct option *opts, int val)
+{
+	for (; opts->name != NULL; opts++) {
+		if (opts->val == val)
+			return opts->name;
+	}
+	return "?";
+}
+
+/*
+ * The argument that spelled the long option getopt_long just returned:
+ * "--name=value", or "--name" (followed by its value, or alone).
+ */
+static const char *
+config_option_token(char **argv)
+{
+	if (optarg != NULL && optarg == argv[optind - 1])
+		return argv[optind - 2];
+	return argv[optind - 1];
+}
+
+/*
+ * Parse argv into CLI and the key overrides (in order); returns 0, or -2
+ * with a usage error. Abbreviated long options are refused: getopt_long
+ * would take "--api-key SECRET" for --api-key-file.
+ */
+static int
+config_parse_args(struct config_cli *cli, int argc, char **argv,
+    const struct option *opts, struct config_override *ov, size_t *nov,
+    char **cause)
+{
+	char		 q[QUOTE_SIZE], optstring[2 + 2 * NOPTIONS + 1];
+	const char	*token, *name;
+	size_t		 i, n = 0;
+	int		 ch, longindex;
+
+	optstring[n++] = '+';	/* stop at the first operand, never permute */
+	optstring[n++] = ':';	/* tell a missing argument from the rest */
+	for (i = 0; i < NOPTIONS; i++) {
+		optstring[n++] = (char)config_options[i].letter;
+		if (config_options[i].arg != NULL)
+			optstring[n++] = ':';
+	}
+	optstring[n] = '\0';
+
+	optind = 0;	/* glibc and musl: start afresh, whatever ran before */
+	for (;;) {
+		longindex = -1;
+		if ((ch = getopt_long(argc, argv, optstring, opts,
+		    &longindex)) == -1)
+			break;
+		if (ch == ':') {
+			*cause = config_printf("option --%s requires an "
+			    "argument", config_option_name(opts, optopt));
+			return -2;
+		}
+		if (ch == '?' && optopt > 0 && optopt != ':' &&
+		    optopt < OPT_KEY_BASE &&
+		    strchr(optstring, optopt) != NULL) {
+			*cause = config_printf("option --%s does not take an "
+			    "argument", config_option_name(opts, optopt));
+			return -2;
+		}
+		if (ch == '?' && optopt != 0) {
+			*cause = config_printf("unknown option -%c", optopt);
+			return -2;
+		}
+		if (ch == '?') {
+			token = argv[optind - 1];
+			*cause = config_printf("unknown option %.*s",
+			    (int)strcspn(token, "="), token);
+			return -2;
+		}
+		if (longindex != -1) {
+			token = config_option_token(argv);
+			name = opts[longindex].name;
+			n = strlen(name);
+			if (strncmp(token + 2, name, n) != 0 ||
+			    (token[2 + n] != '\0' && token[2 + n] != '=')) {
+				*cause = config_printf("unknown option %.*s "
+				    "(abbreviations are not accepted)",
+				    (int)strcspn(token, "="), token);
+				return -2;
+			}
+		}
+		switch (ch) {
+		case 'c':
+			cli->config_file = optarg;
+			break;
+		case 't':
+			cli->check_only = 1;
+			break;
+		case 'T':
+			cli->dump = 1;
+			break;
+		case 'h':
+			cli->help = 1;
+			break;
+		case 'V':
+			cli->version = 1;
+			break;
+		default:
+			ov[*nov].key = &config_keys[ch - OPT_KEY_BASE];
+			ov[(*nov)++].value = optarg;
+			break;
+		}
+	}
+	if (optind < argc) {
+		*cause = config_printf("unexpected argument %s",
+		    config_quote(q, argv[optind]));
+		return -2;
+	}
+	return 0;
+}
+
+/* The long option of key K: its name with dashes for underscores. */
+static void
+config_option_of(const struct config_key *k, char *buf)
+{
+	size_t	i;
+
+	for (i = 0; k->name[i] != '\0' && i < OPT_NAME_SIZE - 1; i++)
+		buf[i] = k->name[i] == '_' ? '-' : k->name[i];
+	buf[i] = '\0';
+}
+
+int
+config_from_args(struct config *cfg, struct config_cli *cli, int argc,
+    char **argv, const char *default_path, char **cause)
+{
+	struct option		 opts[NOPTIONS + NKEYS + 1];
+	char			 names[NKEYS][OPT_NAME_SIZE], *msg;
+	char			 option[OPT_NAME_SIZE];
+	struct config_override	*ov;
+	size_t			 i, nov = 0;
+	int			 rc, saved_opterr = opterr, replaced = 0;
+
+	memset(cli, 0, sizeof *cli);
+	memset(opts, 0, sizeof opts);
+	for (i = 0; i < NOPTIONS; i++) {
+		opts[i].name = config_options[i].name;
+		opts[i].has_arg = config_options[i].arg != NULL ?
+		    required_argument : no_argument;
+		opts[i].val = config_options[i].letter;
+	}
+	for (i = 0; i < NKEYS; i++) {
+		config_option_of(&config_keys[i], names[i]);
+		opts[NOPTIONS + i].name = names[i];
+		opts[NOPTIONS + i].has_arg = required_argument;
+		opts[NOPTIONS + i].val = OPT_KEY_BASE + (int)i;
+	}
+	ov = config_reallocarray(NULL, (size_t)argc + 1, sizeof *ov);
+
+	opterr = 0;
+	rc = config_parse_args(cli, argc, argv, opts, ov, &nov, cause);
+	opterr = saved_opterr;
+	if (rc != 0 || cli->help || cli->version)
+		goto out;
+
+	if (cli->config_file != NULL)
+		rc = config_load_file(cfg, cli->config_file, 1, cause);
+	else if (default_path != NULL)
+		rc = config_load_file(cfg, default_path, 0, cause);
+	for (i = 0; rc == 0 && i < nov; i++) {
+		if ((msg = config_apply(cfg, ov[i].key, ov[i].value,
+		    &replaced)) != NULL) {
+			config_option_of(ov[i].key, option);
+			*cause = config_printf("--%s: %s", option, msg);
+			free(msg);
+			rc = -1;
+		}
+	}
+	if (rc == 0)
+		rc = config_check(cfg, cause);
+out:
+	free(ov);
+	return rc;
+}
+
+/* Print a string so that the file parser reads it back the same. */
+static void
+config_print_string(FILE *fp, const char *s)
+{
+	size_t	n = strlen(s), i;
+	int	quote;
+
+	quote = n > 0 && (strchr(" \t\"#", s[0]) != NULL ||
+	    strchr(" \t", s[n - 1]) != NULL);
+	for (i = 1; !quote && i < n; i++)
+		quote = s[i] == '#' && strchr(" \t", s[i - 1]) != NULL;
+	if (!quote) {
+		fputs(s, fp);
+		return;
+	}
+	fputc('"', fp);
+	for (; *s != '\0'; s++) {
+		if (*s == '"' || *s == '\\')
+			fputc('\\', fp);
+		fputc(*s, fp);
+	}
+	fputc('"', fp);
+}
+
+/* Print subscription SUB as the value of a subscribe line. */
+static void
+config_print_sub(FILE *fp, const struct config_sub *sub)
+{
+	char	*s, *next;
+	size_t	 i;
+
+	s = config_strdup(sub->entity_type);
+	for (i = 0; i < sub->nkeys; i++) {
+		next = config_printf("%s %s=%s", s, sub->key_names[i],
+		    sub->key_values[i]);
+		free(s);
+		s = next;
+	}
+	config_print_string(fp, s);
+	free(s);
+}
+
+/*
+ * Print every key as a "key = value" line, in table order: the file syntax,
+ * read back to the same configuration. An unset key prints as "key =";
+ * subscribe prints one line per subscription, or "subscribe = none".
+ */
+void
+config_dump(const struct config *cfg, FILE *fp)
+{
+	const struct config_key	*k;
+	const char		*s;
+	char			 buf[32];
+	size_t			 i;
+
+	for (k = config_keys; k < config_keys + NKEYS; k++) {
+		if (k->type == CONFIG_SUBSCRIBE) {
+			if (cfg->nsubs == 0)
+				fprintf(fp, "%s = none\n", k->name);
+			for (i = 0; i < cfg->nsubs; i++) {
+				fprintf(fp, "%s = ", k->name);
+				config_print_sub(fp, &cfg->subs[i]);
+				fputc('\n', fp);
+			}
+			continue;
+		}
+		fprintf(fp, "%s =", k->name);
+		if (k->type == CONFIG_STRING || k->type == CONFIG_PATH) {
+			s = *(char *const *)((const char *)cfg + k->offset);
+			if (s != NULL) {
+				fputc(' ', fp);
+				config_print_string(fp, s);
+			}
+		} else {
+			config_format_number(k->type, config_get_number(cfg, k),
+			    buf, sizeof buf);
+			fprintf(fp, " %s", buf);
+		}
+		fputc('\n', fp);
+	}
+}
+
+/* Print the --help text: the options, then one option per key. */
+void
+config_usage(FILE *fp)
+{
+	const struct config_key	*k;
+	char			 name[OPT_NAME_SIZE], opt[64];
+	size_t			 i;
+
+	fputs("usage: schematic-streamd [-htTV] [-c FILE] "
+	    "[--KEY VALUE ...]\n\n", fp);
+	for (i = 0; i < NOPTIONS; i++) {
+		snprintf(opt, sizeof opt, "-%c, --%s%s%s",
+		    config_options[i].letter, config_options[i].name,
+		    config_options[i].arg != NULL ? " " : "",
+		    config_options[i].arg != NULL ? config_options[i].arg : "");
+		fprintf(fp, "  %-34s %s\n", opt, config_options[i].help);
+	}
+	fputs("\nEach key of the configuration file is also an option, "
+	    "which overrides the file\n(defaults in brackets):\n", fp);
+	for (k = config_keys; k < config_keys + NKEYS; k++) {
+		config_option_of(k, name);
+		snprintf(opt, sizeof opt, "--%s %s", name, k->arg);
+		fprintf(fp, "      %-30s %s", opt, k->help);
+		if (k->def != NULL)
+			fprintf(fp, " [%s]", k->def);
+		fputc('\n', fp);
+	}
+}
