@@ -119,9 +119,10 @@ jscan_swar(uint64_t w)
 	uint64_t	x = w & ~JSCAN_HIGHS;
 	uint64_t	ctl, quote, bslash;
 
-	ctl = x + JSCAN_ONES * (0x80 - 0x20);		/* high bit: >= 0x20 */
-	quote = (x ^ (JSCAN_ONES * '"')) + JSCAN_ONES * 0x7f;	/* != '"' */
-	bslash = (x ^ (JSCAN_ONES * '\\')) + JSCAN_ONES * 0x7f;	/* != '\\' */
+	/* The high bit of each byte says: >= 0x20, != '"', != '\\'. */
+	ctl = x + JSCAN_ONES * (0x80 - 0x20);
+	quote = (x ^ (JSCAN_ONES * '"')) + JSCAN_ONES * 0x7f;
+	bslash = (x ^ (JSCAN_ONES * '\\')) + JSCAN_ONES * 0x7f;
 	return (w | ~(ctl & quote & bslash)) & JSCAN_HIGHS;
 }
 
@@ -139,8 +140,9 @@ jscan_plain(const unsigned char *p, const unsigned char *end, unsigned int *c)
 		m = jscan_swar(w);
 		if (m != 0) {
 #ifdef JSCAN_SWAR_CTZ
-			unsigned int	bit = (unsigned int)__builtin_ctzll(m);
+			unsigned int	bit;
 
+			bit = (unsigned int)__builtin_ctzll(m);
 			*c = (unsigned char)(w >> (bit & 56));
 			return p + (bit >> 3);
 #else
@@ -439,7 +441,7 @@ jscan_compact(const char *in, size_t len, char *out, size_t *out_len,
 	struct jscan_error	 e;
 	struct jscan_out	 w;
 	const unsigned char	*start, *p, *end, *s, *q;
-	unsigned char		 kinds[JSCAN_MAX_DEPTH];	/* 1 object */
+	unsigned char		 kinds[JSCAN_MAX_DEPTH];	/* 1: object */
 	size_t			 depth = 0;
 	int			 inobj = 0, inpagination = 0;
 	enum jscan_field	 want = JSCAN_F_NONE, f;

@@ -37,8 +37,8 @@ struct jscan_fields {
 	struct jscan_span message_type;
 	struct jscan_span entity_id;
 	struct jscan_span stream_id;
-	int	has_pagination;		/* top-level "pagination" is an object */
-	int	has_more;		/* -1 absent/not bool, 0 false, 1 true */
+	int	has_pagination;	/* top-level "pagination" is an object */
+	int	has_more;	/* -1 absent/not bool, 0 false, 1 true */
 };
 
 int	jscan_compact(const char *, size_t, char *, size_t *,
