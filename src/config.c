@@ -83,10 +83,14 @@ static const struct config_key config_keys[] = {
 	{ "stream_socket", CONFIG_PATH, F(stream_socket), CONFIG_SOCKET, 0, 0,
 	  "/run/schematic-streamd/stream.sock", "PATH",
 	  "Unix socket the readers connect to" },
+	{ "control_socket", CONFIG_PATH, F(control_socket),
+	  CONFIG_SOCKET | CONFIG_OPTIONAL, 0, 0,
+	  "/run/schematic-streamd/control.sock", "PATH",
+	  "Unix socket of schematic-streamctl (unset: none)" },
 	{ "socket_mode", CONFIG_MODE, F(socket_mode), 0, 0, 0777,
-	  "0660", "MODE", "permissions of the stream socket (octal)" },
+	  "0660", "MODE", "permissions of both sockets (octal)" },
 	{ "socket_group", CONFIG_STRING, F(socket_group), CONFIG_OPTIONAL, 0, 0,
-	  NULL, "GROUP", "group of the stream socket (unset: the daemon's)" },
+	  NULL, "GROUP", "group of both sockets (unset: the daemon's)" },
 	{ "ca_file", CONFIG_PATH, F(ca_file), CONFIG_OPTIONAL, 0, 0,
 	  NULL, "FILE", "CA certificates, PEM (unset: the system store)" },
 	{ "max_reconnect_attempts", CONFIG_UINT, F(max_reconnect_attempts), 0,
@@ -125,6 +129,13 @@ static const struct config_key config_keys[] = {
 	  "bytes queued for one reader before it is cut off" },
 	{ "max_readers", CONFIG_UINT, F(max_readers), 0,
 	  1, 1048576, "1024", "COUNT", "most readers connected at once" },
+	{ "max_subscriptions", CONFIG_UINT, F(max_subscriptions), 0,
+	  0, 1048576, "10000", "COUNT",
+	  "most subscriptions remembered from the control socket" },
+	{ "control_line_max", CONFIG_SIZE, F(control_line_max), 0,
+	  KIB, 64 * MIB, "64KiB", "SIZE", "longest control request line" },
+	{ "max_control_clients", CONFIG_UINT, F(max_control_clients), 0,
+	  1, 65536, "64", "COUNT", "most control connections at once" },
 	{ "log_level", CONFIG_LOG_LEVEL, F(log_level), 0, 0, 0,
 	  "info", "LEVEL", "err, warning, notice, info or debug" },
 };
@@ -475,7 +486,8 @@ config_set_number(struct config *cfg, const struct config_key *k, uint64_t v)
 	}
 }
 
-static void
+/* Free the strings of SUB and zero it. */
+void
 config_sub_free(struct config_sub *sub)
 {
 	size_t	i;
@@ -503,7 +515,7 @@ config_subs_clear(struct config *cfg)
 }
 
 /* Whether two subscriptions are the same (their keys are kept sorted). */
-static int
+int
 config_sub_equal(const struct config_sub *a, const struct config_sub *b)
 {
 	size_t	i;

@@ -23,7 +23,10 @@ enum log_level {
 	LOG_LEVEL_DEBUG = 7,
 };
 
-/* One configured subscription: an entity type and optional string keys. */
+/*
+ * One subscription: an entity type and optional string keys. Those of
+ * struct config keep their keys sorted by name, as config_sub_equal needs.
+ */
 struct config_sub {
 	char	 *entity_type;		/* full name, e.g. "rulesengine.Flags" */
 	size_t	  nkeys;
@@ -36,6 +39,7 @@ struct config {
 	char		*api_key_file;		/* NULL: credentials dir, then env */
 	char		*datastream_mode;
 	char		*stream_socket;
+	char		*control_socket;	/* NULL: no control socket */
 	mode_t		 socket_mode;
 	char		*socket_group;		/* NULL: the daemon's own group */
 	char		*ca_file;		/* NULL: the system trust store */
@@ -53,6 +57,9 @@ struct config {
 	size_t		 max_message_size;
 	size_t		 reader_queue_limit;
 	unsigned	 max_readers;
+	unsigned	 max_subscriptions;	/* made at run time */
+	size_t		 control_line_max;
+	unsigned	 max_control_clients;
 	enum log_level	 log_level;
 };
 
@@ -87,6 +94,9 @@ int	 config_from_args(struct config *, struct config_cli *, int, char **,
 int	 config_check(const struct config *, char **);	/* cross-key */
 void	 config_dump(const struct config *, FILE *);
 void	 config_usage(FILE *);
+void	 config_sub_free(struct config_sub *);
+int	 config_sub_equal(const struct config_sub *,
+	    const struct config_sub *);
 const char *config_entity_type(const char *);
 const char *config_log_level_name(enum log_level);
 int	 config_parse_duration_ms(const char *, uint64_t *);

@@ -242,12 +242,66 @@ class Reader:
             self.thread.join(2)
 
 
+class Control:
+    """A client of the daemon's control socket: request lines, reply lines."""
+
+    def __init__(self, path, timeout=10):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(timeout)
+        self.sock.connect(path)
+        self.buf = b""
+
+    def send_raw(self, data):
+        """Write DATA (bytes) as it is."""
+        self.sock.sendall(data)
+
+    def read_line(self):
+        """The next reply line (bytes, without the newline); None at EOF."""
+        while b"\n" not in self.buf:
+            chunk = self.sock.recv(1 << 16)
+            if not chunk:
+                return None
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line
+
+    def reply(self):
+        """The next reply, decoded; fails at EOF."""
+        line = self.read_line()
+        if line is None:
+            raise AssertionError("control connection closed without a reply")
+        return json.loads(line)
+
+    def request(self, req=None, **kw):
+        """Send REQ (a dict, or the keyword arguments) and return its reply."""
+        self.send_raw((json.dumps(req if req is not None else kw) + "\n").encode())
+        return self.reply()
+
+    def ok(self, **kw):
+        """Send a request and return its reply, asserting it is ok."""
+        r = self.request(**kw)
+        if r.get("ok") is not True:
+            raise AssertionError("control %r failed: %r" % (kw, r))
+        return r
+
+    def at_eof(self):
+        """Whether the daemon closes the connection before any other line."""
+        return self.read_line() is None
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
 class Env:
     """A test's temporary directory and everything started in it."""
 
     def __init__(self, name):
         self.dir = tempfile.mkdtemp(prefix="streamd-%s-" % name)
         self.fakes, self.daemons, self.readers, self.procs = [], [], [], []
+        self.controls = []
         self.config_path = os.path.join(self.dir, "streamd.conf")
         self.write_config("")
 
@@ -262,7 +316,8 @@ class Env:
 
     def daemon(self, fake=None, *args, url=None, fast=True, **kw):
         """Start the daemon; FAST uses short delays suited to tests."""
-        argv = ["--stream-socket", os.path.join(self.dir, "stream.sock")]
+        argv = ["--stream-socket", os.path.join(self.dir, "stream.sock"),
+                "--control-socket", os.path.join(self.dir, "control.sock")]
         if url or fake:
             argv += ["--url", url or fake.url]
         if fast:
@@ -278,7 +333,23 @@ class Env:
         self.readers.append(r)
         return r
 
+    def control(self, daemon, **kw):
+        """A client of DAEMON's control socket (closed at cleanup)."""
+        c = Control(daemon.control_socket, **kw)
+        self.controls.append(c)
+        return c
+
+    def streamctl(self, *args, daemon=None, timeout=20, **kw):
+        """Run schematic-streamctl (with -s DAEMON's control socket)."""
+        argv = [STREAMCTL]
+        if daemon is not None:
+            argv += ["-s", daemon.control_socket]
+        return subprocess.run(argv + list(args), capture_output=True, text=True,
+                              timeout=timeout, **kw)
+
     def cleanup(self, keep):
+        for c in self.controls:
+            c.close()
         for r in self.readers:
             r.close()
         for d in self.daemons:
