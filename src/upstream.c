@@ -29,7 +29,6 @@
 #include <string.h>
 #include <sys/queue.h>
 
-#include <jansson.h>
 #include <libwebsockets.h>
 
 #include "backoff.h"
@@ -39,6 +38,7 @@
 #include "jscan.h"
 #include "line.h"
 #include "log.h"
+#include "subs.h"
 #include "upstream.h"
 #include "url.h"
 #include "util.h"
@@ -46,6 +46,8 @@
 #define UPSTREAM_FLAGS_TYPE	"rulesengine.Flags"
 #define UPSTREAM_ERROR_MAX	256
 #define UPSTREAM_STREAM_ID_MAX	64
+/* Bytes of control-made frames that may wait for the connection. */
+#define UPSTREAM_TXQ_LIMIT	(4 * 1024 * 1024)
 
 /* One frame waiting to be written upstream, with LWS_PRE headroom. */
 struct upstream_tx {
@@ -59,6 +61,7 @@ struct upstream {
 	struct lws_vhost	*vhost;
 	const struct config	*cfg;
 	struct hub		*hub;
+	struct subs		*subs;		/* sent on every connection */
 	struct upstream_callbacks cb;
 	char			*ws_url;
 	struct url_parts	 parts;
@@ -83,6 +86,7 @@ struct upstream {
 	int			 want_ping;
 	int			 write_armed;
 	TAILQ_HEAD(, upstream_tx) txq;
+	size_t			 txq_bytes;
 
 	/* Reassembly of one message from its fragments. */
 	char			*rx;
@@ -188,6 +192,7 @@ upstream_txq_clear(struct upstream *up)
 		TAILQ_REMOVE(&up->txq, tx, entry);
 		free(tx);
 	}
+	up->txq_bytes = 0;
 }
 
 /* The upgrade never completed in time (covers a server that stalls). */
@@ -271,40 +276,19 @@ upstream_queue(struct upstream *up, const char *text, size_t len)
 	tx->len = len;
 	memcpy(tx->buf + LWS_PRE, text, len);
 	TAILQ_INSERT_TAIL(&up->txq, tx, entry);
+	up->txq_bytes += len;
 	upstream_want_write(up);
 }
 
-/* Queue one subscription frame ("start") for SUB. */
+/* Queue the frame that asks the server to ACTION ("start"/"stop") SUB. */
 static void
-upstream_queue_subscription(struct upstream *up, const struct config_sub *sub)
+upstream_queue_sub(struct upstream *up, const struct config_sub *sub,
+    const char *action, const char *replay_from)
 {
-	json_t	*data, *keys, *frame;
 	char	*text;
-	size_t	 i;
 
-	data = json_object();
-	json_object_set_new(data, "action", json_string("start"));
-	json_object_set_new(data, "entity_type", json_string(sub->entity_type));
-	if (sub->nkeys > 0) {
-		keys = json_object();
-		for (i = 0; i < sub->nkeys; i++)
-			json_object_set_new(keys, sub->key_names[i],
-			    json_string(sub->key_values[i]));
-		json_object_set_new(data, "keys", keys);
-	}
-	if (strcmp(sub->entity_type, UPSTREAM_FLAGS_TYPE) == 0 &&
-	    up->cfg->flags_page_size > 0)
-		json_object_set_new(data, "page_size",
-		    json_integer(up->cfg->flags_page_size));
-	frame = json_pack("{s:o}", "data", data);
-	text = json_dumps(frame, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	json_decref(frame);
-	if (text == NULL) {
-		log_err("cannot encode a subscription frame");
-		exit(1);
-	}
+	text = subs_frame(sub, action, up->cfg->flags_page_size, replay_from);
 	upstream_queue(up, text, strlen(text));
-	up->subs_unsent++;
 	free(text);
 }
 
@@ -354,23 +338,49 @@ upstream_check_ready(struct upstream *up)
 		up->cb.ready(up->cb.arg);
 }
 
-/* The upgrade succeeded: subscribe and start keepalive. */
+/*
+ * Where the server should replay from: the last stream_id relayed, or
+ * NULL when none was seen (or it is not a plain id worth quoting back).
+ */
+static const char *
+upstream_replay_from(const struct upstream *up)
+{
+	if (up->last_stream_id[0] == '\0' ||
+	    strchr(up->last_stream_id, '\\') != NULL)
+		return NULL;
+	return up->last_stream_id;
+}
+
+/*
+ * The upgrade succeeded: send every subscription of the registry, in the
+ * order made, and start keepalive. Past the first connection they carry
+ * replay_from, so the server can replay what was missed; the flags
+ * subscription never does: a fresh snapshot replaces the whole flag set
+ * and is what readiness waits for.
+ */
 static void
 upstream_established(struct upstream *up)
 {
-	size_t	i;
+	const struct config_sub	*sub;
+	const char		*replay_from = upstream_replay_from(up);
+	size_t			 i;
+	int			 flags;
 
 	lws_sul_cancel(&up->sul_handshake);
 	upstream_set_state(up, UPSTREAM_SUBSCRIBING);
-	log_debug("upstream connected to %s, subscribing", up->ws_url);
+	log_debug("upstream connected to %s, subscribing%s%s", up->ws_url,
+	    replay_from != NULL ? ", replaying from " : "",
+	    replay_from != NULL ? replay_from : "");
 
 	up->snapshot_pending = 0;
 	up->subs_unsent = 0;
-	for (i = 0; i < up->cfg->nsubs; i++) {
-		if (strcmp(up->cfg->subs[i].entity_type,
-		    UPSTREAM_FLAGS_TYPE) == 0)
+	for (i = 0; (sub = subs_get(up->subs, i, NULL)) != NULL; i++) {
+		flags = strcmp(sub->entity_type, UPSTREAM_FLAGS_TYPE) == 0;
+		if (flags)
 			up->snapshot_pending = 1;
-		upstream_queue_subscription(up, &up->cfg->subs[i]);
+		upstream_queue_sub(up, sub, "start", flags ? NULL :
+		    replay_from);
+		up->subs_unsent++;
 	}
 	upstream_timer(up, &up->sul_ping, upstream_ping_tick,
 	    up->cfg->ping_interval_ms);
@@ -438,6 +448,12 @@ upstream_message(struct upstream *up, const char *in, size_t len)
 	if (f.stream_id.present)
 		upstream_note_stream_id(up, l->data + f.stream_id.off,
 		    f.stream_id.len);
+	else if (f.message_type.present &&
+	    f.message_type.len == sizeof "reload" - 1 &&
+	    memcmp(l->data + f.message_type.off, "reload",
+	    f.message_type.len) == 0)
+		/* The replay window is gone: do not ask for it again. */
+		up->last_stream_id[0] = '\0';
 	if (up->snapshot_pending && f.entity_type.present &&
 	    f.entity_type.len == sizeof UPSTREAM_FLAGS_TYPE - 1 &&
 	    memcmp(l->data + f.entity_type.off, UPSTREAM_FLAGS_TYPE,
@@ -530,6 +546,7 @@ upstream_writeable(struct upstream *up, struct lws *wsi)
 		}
 	} else if ((tx = TAILQ_FIRST(&up->txq)) != NULL) {
 		TAILQ_REMOVE(&up->txq, tx, entry);
+		up->txq_bytes -= tx->len;
 		if (lws_write(wsi, tx->buf + LWS_PRE, tx->len,
 		    LWS_WRITE_TEXT) < (int)tx->len) {
 			free(tx);
@@ -819,11 +836,15 @@ upstream_new(struct lws_context *ctx, struct lws_vhost *vhost,
     struct hub *hub, const struct upstream_callbacks *cb, char **cause)
 {
 	struct upstream	*up = xcalloc(1, sizeof *up);
+	size_t		 i;
 
 	if (url_parse(ws_url, &up->parts, cause) != 0) {
 		free(up);
 		return NULL;
 	}
+	up->subs = subs_new(cfg->max_subscriptions);
+	for (i = 0; i < cfg->nsubs; i++)
+		subs_add(up->subs, &cfg->subs[i], 1);
 	up->ctx = ctx;
 	up->vhost = vhost;
 	up->cfg = cfg;
@@ -845,6 +866,7 @@ upstream_free(struct upstream *up)
 	upstream_cancel_timers(up);
 	lws_sul_cancel(&up->sul_retry);
 	upstream_txq_clear(up);
+	subs_free(up->subs);
 	url_parts_free(&up->parts);
 	if (up->api_key != NULL) {
 		explicit_bzero(up->api_key, strlen(up->api_key));
@@ -886,6 +908,121 @@ upstream_stop(struct upstream *up)
 	}
 	upstream_set_state(up, UPSTREAM_STOPPING);
 	lws_callback_on_writable(up->wsi);
+}
+
+/* Whether a connection is up that frames can be queued on now. */
+int
+upstream_connected(const struct upstream *up)
+{
+	return up->wsi != NULL && (up->state == UPSTREAM_SUBSCRIBING ||
+	    up->state == UPSTREAM_READY);
+}
+
+/* Refuse a frame of LEN bytes when too much already waits to be sent. */
+static int
+upstream_txq_room(const struct upstream *up, size_t len, char **cause)
+{
+	if (up->txq_bytes > 0 && up->txq_bytes + len > UPSTREAM_TXQ_LIMIT) {
+		xasprintf(cause, "upstream send queue full (%zu bytes waiting)",
+		    up->txq_bytes);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Subscribe to SUB from now on, on this connection (if one is up) and on
+ * every later one. Returns what was done, or -1 with *CAUSE.
+ */
+int
+upstream_subscribe(struct upstream *up, const struct config_sub *sub,
+    char **cause)
+{
+	int	connected = upstream_connected(up);
+
+	if (connected && upstream_txq_room(up, 0, cause) != 0)
+		return -1;
+	switch (subs_add(up->subs, sub, 0)) {
+	case SUBS_ADDED:
+		break;
+	case SUBS_DUPLICATE:
+		return UPSTREAM_SUB_DUPLICATE;
+	case SUBS_FULL:
+		xasprintf(cause, "too many subscriptions (max_subscriptions "
+		    "is %u)", up->cfg->max_subscriptions);
+		return -1;
+	default:
+		xasprintf(cause, "cannot subscribe");
+		return -1;
+	}
+	if (!connected)
+		return UPSTREAM_SUB_PENDING;
+	upstream_queue_sub(up, sub, "start", NULL);
+	return UPSTREAM_SUB_SENT;
+}
+
+/*
+ * Stop subscribing to SUB (one made at run time): tell the server if a
+ * connection is up, and forget it. Returns what was done, or -1 with
+ * *CAUSE.
+ */
+int
+upstream_unsubscribe(struct upstream *up, const struct config_sub *sub,
+    char **cause)
+{
+	int	connected = upstream_connected(up);
+
+	if (connected && upstream_txq_room(up, 0, cause) != 0)
+		return -1;
+	switch (subs_remove(up->subs, sub)) {
+	case SUBS_REMOVED:
+		break;
+	case SUBS_UNKNOWN:
+		xasprintf(cause, "no such subscription");
+		return -1;
+	case SUBS_CONFIGURED:
+		xasprintf(cause, "subscription comes from the configuration "
+		    "file; it cannot be removed at run time");
+		return -1;
+	default:
+		xasprintf(cause, "cannot unsubscribe");
+		return -1;
+	}
+	if (up->snapshot_pending &&
+	    !subs_has_type(up->subs, UPSTREAM_FLAGS_TYPE)) {
+		/* No flags subscription is left to complete readiness. */
+		up->snapshot_pending = 0;
+		upstream_check_ready(up);
+	}
+	if (!connected)
+		return UPSTREAM_SUB_FORGOTTEN;
+	upstream_queue_sub(up, sub, "stop", NULL);
+	return UPSTREAM_SUB_SENT;
+}
+
+/*
+ * Send TEXT (LEN bytes, one JSON text) to the server as it is, on the
+ * connection that is up. -1 with *CAUSE when there is none.
+ */
+int
+upstream_send(struct upstream *up, const char *text, size_t len,
+    char **cause)
+{
+	if (!upstream_connected(up)) {
+		xasprintf(cause, "not connected");
+		return -1;
+	}
+	if (upstream_txq_room(up, len, cause) != 0)
+		return -1;
+	upstream_queue(up, text, len);
+	return 0;
+}
+
+/* The subscriptions sent on every connection. */
+const struct subs *
+upstream_subs(const struct upstream *up)
+{
+	return up->subs;
 }
 
 /* A snapshot of the session's counters. */

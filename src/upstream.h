@@ -10,7 +10,9 @@
 #include <libwebsockets.h>
 
 struct config;
+struct config_sub;
 struct hub;
+struct subs;
 struct upstream;
 
 enum upstream_state {
@@ -31,6 +33,14 @@ struct upstream_callbacks {
 	/* The session is over: fatal error or shutdown complete. */
 	void	(*finished)(void *arg, int exit_status);
 	void	 *arg;
+};
+
+/* What upstream_subscribe and upstream_unsubscribe did. */
+enum upstream_sub_outcome {
+	UPSTREAM_SUB_SENT,	/* queued on the connection that is up */
+	UPSTREAM_SUB_PENDING,	/* remembered; sent once connected */
+	UPSTREAM_SUB_DUPLICATE,	/* already subscribed: nothing sent */
+	UPSTREAM_SUB_FORGOTTEN,	/* not connected: nothing to stop */
 };
 
 struct upstream_stats {
@@ -56,6 +66,13 @@ void		 upstream_start(struct upstream *);
 void		 upstream_stop(struct upstream *);
 void		 upstream_stats(const struct upstream *, struct upstream_stats *);
 const char	*upstream_state_name(enum upstream_state);
+int		 upstream_connected(const struct upstream *);
+int		 upstream_subscribe(struct upstream *,
+		    const struct config_sub *, char **);
+int		 upstream_unsubscribe(struct upstream *,
+		    const struct config_sub *, char **);
+int		 upstream_send(struct upstream *, const char *, size_t, char **);
+const struct subs *upstream_subs(const struct upstream *);
 int		 upstream_callback(struct lws *, enum lws_callback_reasons,
 		    void *, void *, size_t);
 

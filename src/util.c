@@ -109,13 +109,23 @@ void
 util_rfc3339(char *buf, size_t len)
 {
 	struct timespec	ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	util_rfc3339_ms((uint64_t)ts.tv_sec * 1000 +
+	    (uint64_t)ts.tv_nsec / 1000000, buf, len);
+}
+
+/* MS milliseconds since the epoch as RFC 3339 UTC with milliseconds. */
+void
+util_rfc3339_ms(uint64_t ms, char *buf, size_t len)
+{
+	time_t		secs = (time_t)(ms / 1000);
 	struct tm	tm;
 	char		tmp[32];
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
+	gmtime_r(&secs, &tm);
 	strftime(tmp, sizeof tmp, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, len, "%s.%03ldZ", tmp, ts.tv_nsec / 1000000);
+	snprintf(buf, len, "%s.%03uZ", tmp, (unsigned)(ms % 1000));
 }
 
 /* 64 random bits for jitter; the quality of getrandom is more than enough. */

@@ -18,6 +18,7 @@ int	 xasprintf(char **, const char *, ...)
 
 uint64_t util_now_ms(void);		/* CLOCK_MONOTONIC */
 void	 util_rfc3339(char *, size_t);	/* wall clock, UTC, ms precision */
+void	 util_rfc3339_ms(uint64_t, char *, size_t);	/* given epoch ms */
 uint64_t util_random64(void);
 
 #endif
