@@ -2,11 +2,11 @@
  * main.c - start-up order, signals and exit status of schematic-streamd.
  *
  * Owns struct streamd: the configuration, the lws context (the one event
- * loop; everything else is a callback on it), the hub, the stream socket
- * and the upstream session. Start-up is a fixed sequence; any failure
- * before the loop runs exits with a documented status. Signals arrive
- * through a signalfd watched by the loop, so no handler runs
- * asynchronously.
+ * loop; everything else is a callback on it), the hub, the stream socket,
+ * the control socket and the upstream session. Start-up is a fixed
+ * sequence; any failure before the loop runs exits with a documented
+ * status. Signals arrive through a signalfd watched by the loop, so no
+ * handler runs asynchronously.
  */
 #include "autoconfig.h"
 
@@ -22,6 +22,7 @@
 #include <libwebsockets.h>
 
 #include "config.h"
+#include "control.h"
 #include "hub.h"
 #include "listener.h"
 #include "log.h"
@@ -46,9 +47,12 @@ struct streamd {
 	struct hub		*hub;
 	struct stream		*stream;
 	struct upstream		*upstream;
+	struct control		*control;
 	char			*ws_url;
 	int			 stream_fd;
 	int			 stream_bound;	/* we created the socket file */
+	int			 control_fd;
+	int			 control_bound;
 	int			 signal_fd;
 	int			 stopping;
 	int			 done;
@@ -63,6 +67,7 @@ static const struct lws_protocols main_protocols[] = {
 	/* Index 0 also receives every wsi's WSI_DESTROY. */
 	{ "streamd-upstream", upstream_callback, 0, 0, 0, NULL, 0 },
 	STREAM_PROTOCOLS,
+	CONTROL_PROTOCOLS,
 	{ "streamd-signal", main_signal_callback, 0, 0, 0, NULL, 0 },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 }
 };
@@ -164,19 +169,21 @@ main_signals(void)
 	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 }
 
-/* Make room for max_readers descriptors plus our own. */
+/* Make room for max_readers and max_control_clients plus our own. */
 static unsigned
 main_fd_limit(const struct config *cfg)
 {
 	struct rlimit	rl;
-	rlim_t		want = (rlim_t)cfg->max_readers + 64;
+	rlim_t		want = (rlim_t)cfg->max_readers +
+			    cfg->max_control_clients + 64;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < want) {
 		rl.rlim_cur = want < rl.rlim_max ? want : rl.rlim_max;
 		if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < want)
 			log_warn("descriptor limit %llu is below max_readers "
-			    "(%u) + 64", (unsigned long long)rl.rlim_cur,
-			    cfg->max_readers);
+			    "(%u) + max_control_clients (%u) + 64",
+			    (unsigned long long)rl.rlim_cur, cfg->max_readers,
+			    cfg->max_control_clients);
 	}
 	return (unsigned)want;
 }
@@ -216,6 +223,46 @@ main_watch_signals(struct streamd *sd)
 {
 	return rawio_adopt(sd->vhost, sd->signal_fd, "streamd-signal", sd) !=
 	    NULL ? 0 : -1;
+}
+
+/* Remove the socket files we created (on exit). */
+static void
+main_unlink_sockets(struct streamd *sd)
+{
+	if (sd->stream_bound)
+		listener_unlink(sd->cfg.stream_socket);
+	if (sd->control_bound)
+		listener_unlink(sd->cfg.control_socket);
+}
+
+/* Bind the control socket, unless the configuration has none. */
+static int
+main_control_socket(struct streamd *sd, char **cause)
+{
+	if (sd->cfg.control_socket == NULL)
+		return 0;
+	sd->control_fd = listener_open(sd->cfg.control_socket,
+	    sd->cfg.socket_mode, sd->cfg.socket_group, cause);
+	if (sd->control_fd == -1)
+		return -1;
+	sd->control_bound = 1;
+	return 0;
+}
+
+/* Watch the control socket, if there is one, for schematic-streamctl. */
+static int
+main_control(struct streamd *sd, char **cause)
+{
+	struct control_sources	src;
+
+	if (sd->control_fd == -1)
+		return 0;
+	src.upstream = sd->upstream;
+	src.hub = sd->hub;
+	src.stream = sd->stream;
+	sd->control = control_new(sd->vhost, sd->control_fd, &sd->cfg, &src,
+	    cause);
+	return sd->control != NULL ? 0 : -1;
 }
 
 /* Parse the command line and configuration; exits on -h, -V, -t, errors. */
@@ -271,6 +318,7 @@ main(int argc, char **argv)
 
 	memset(&sd, 0, sizeof sd);
 	sd.stream_fd = -1;
+	sd.control_fd = -1;
 	main_configure(&sd, argc, argv);
 	log_init(LOG_TARGET_AUTO, (int)sd.cfg.log_level);
 
@@ -289,10 +337,15 @@ main(int argc, char **argv)
 		return 1;
 	}
 	sd.stream_bound = 1;
+	if (main_control_socket(&sd, &cause) != 0) {
+		log_err("control socket: %s", cause);
+		main_unlink_sockets(&sd);
+		return 1;
+	}
 
 	if (main_context(&sd) != 0 || main_watch_signals(&sd) != 0) {
 		log_err("cannot create the event loop");
-		listener_unlink(sd.cfg.stream_socket);
+		main_unlink_sockets(&sd);
 		return 1;
 	}
 	sd.hub = hub_new(&hcb, sd.cfg.reader_queue_limit);
@@ -306,15 +359,17 @@ main(int argc, char **argv)
 	    api_key, sd.hub, &ucb, &cause);
 	explicit_bzero(api_key, strlen(api_key));
 	free(api_key);
-	if (sd.stream == NULL || sd.upstream == NULL) {
+	if (sd.stream == NULL || sd.upstream == NULL ||
+	    main_control(&sd, &cause) != 0) {
 		log_err("%s", cause);
 		sd.exit_status = 1;
 		goto out;
 	}
 
 	log_event(LOG_INFO, MSGID_STARTED, NULL, "%s %s started: datastream "
-	    "%s, stream socket %s", PACKAGE_NAME, PACKAGE_VERSION, sd.ws_url,
-	    sd.cfg.stream_socket);
+	    "%s, stream socket %s, control socket %s", PACKAGE_NAME,
+	    PACKAGE_VERSION, sd.ws_url, sd.cfg.stream_socket,
+	    sd.cfg.control_socket != NULL ? sd.cfg.control_socket : "none");
 	upstream_start(sd.upstream);
 	while (!sd.done)
 		if (lws_service(sd.ctx, 0) < 0)
@@ -323,11 +378,11 @@ main(int argc, char **argv)
 out:
 	lws_sul_cancel(&sd.sul_stop);
 	lws_context_destroy(sd.ctx);
+	control_free(sd.control);
 	upstream_free(sd.upstream);
 	stream_free(sd.stream);
 	hub_free(sd.hub);
-	if (sd.stream_bound)
-		listener_unlink(sd.cfg.stream_socket);
+	main_unlink_sockets(&sd);
 	log_event(LOG_INFO, MSGID_STOPPED, NULL, "stopped (exit status %d)",
 	    sd.exit_status);
 	free(sd.ws_url);
