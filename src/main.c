@@ -322,31 +322,31 @@ main(int argc, char **argv)
 	main_configure(&sd, argc, argv);
 	log_init(LOG_TARGET_AUTO, (int)sd.cfg.log_level);
 
+	sd.exit_status = 1;
 	if (secret_load_api_key(sd.cfg.api_key_file, &api_key, &cause) != 0) {
 		log_err("%s", cause);
-		return EXIT_CONFIG;
+		sd.exit_status = EXIT_CONFIG;
+		goto early;
 	}
 	if ((sd.signal_fd = main_signals()) == -1) {
 		log_err("cannot set up signals: %s", strerror(errno));
-		return 1;
+		goto early;
 	}
 	sd.stream_fd = listener_open(sd.cfg.stream_socket, sd.cfg.socket_mode,
 	    sd.cfg.socket_group, &cause);
 	if (sd.stream_fd == -1) {
 		log_err("stream socket: %s", cause);
-		return 1;
+		goto early;
 	}
 	sd.stream_bound = 1;
 	if (main_control_socket(&sd, &cause) != 0) {
 		log_err("control socket: %s", cause);
-		main_unlink_sockets(&sd);
-		return 1;
+		goto early;
 	}
 
 	if (main_context(&sd) != 0 || main_watch_signals(&sd) != 0) {
 		log_err("cannot create the event loop");
-		main_unlink_sockets(&sd);
-		return 1;
+		goto early;
 	}
 	sd.hub = hub_new(&hcb, sd.cfg.reader_queue_limit);
 	sd.stream = stream_new(sd.vhost, sd.hub, sd.stream_fd,
@@ -359,12 +359,13 @@ main(int argc, char **argv)
 	    api_key, sd.hub, &ucb, &cause);
 	explicit_bzero(api_key, strlen(api_key));
 	free(api_key);
+	api_key = NULL;
 	if (sd.stream == NULL || sd.upstream == NULL ||
 	    main_control(&sd, &cause) != 0) {
 		log_err("%s", cause);
-		sd.exit_status = 1;
 		goto out;
 	}
+	sd.exit_status = 0;
 
 	log_event(LOG_INFO, MSGID_STARTED, NULL, "%s %s started: datastream "
 	    "%s, stream socket %s, control socket %s", PACKAGE_NAME,
@@ -378,13 +379,19 @@ main(int argc, char **argv)
 out:
 	lws_sul_cancel(&sd.sul_stop);
 	lws_context_destroy(sd.ctx);
+	sd.ctx = NULL;
 	control_free(sd.control);
 	upstream_free(sd.upstream);
 	stream_free(sd.stream);
 	hub_free(sd.hub);
-	main_unlink_sockets(&sd);
 	log_event(LOG_INFO, MSGID_STOPPED, NULL, "stopped (exit status %d)",
 	    sd.exit_status);
+early:
+	/* A failure before the loop joins here, with less to release. */
+	lws_context_destroy(sd.ctx);
+	main_unlink_sockets(&sd);
+	free(api_key);
+	free(cause);
 	free(sd.ws_url);
 	config_free(&sd.cfg);
 	return sd.exit_status;
