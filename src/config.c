@@ -49,7 +49,7 @@ enum config_type {
 	CONFIG_UINT,		/* unsigned, decimal */
 	CONFIG_DURATION,	/* ms, s or m suffix; stored in ms */
 	CONFIG_SIZE,		/* bytes, K/M/G or KiB/MiB/GiB suffix */
-	CONFIG_LOG_LEVEL,
+	CONFIG_CHOICE,		/* one name of the key's choices table */
 	CONFIG_SUBSCRIBE,	/* repeatable: TYPE [KEY=VALUE ...] or none */
 };
 
@@ -66,6 +66,31 @@ struct config_key {
 	const char	*def;		/* in file syntax; NULL: unset */
 	const char	*arg;		/* metavariable in --help */
 	const char	*help;
+	const struct config_choice *choices; /* CONFIG_CHOICE: NULL-ended */
+};
+
+/* A named value of a CONFIG_CHOICE key; the first name of a value is the
+ * one the dump and config_log_level_name give. */
+struct config_choice {
+	const char	*name;
+	int		 value;
+};
+
+static const struct config_choice config_log_levels[] = {
+	{ "err", LOG_LEVEL_ERR },
+	{ "error", LOG_LEVEL_ERR },
+	{ "warning", LOG_LEVEL_WARNING },
+	{ "notice", LOG_LEVEL_NOTICE },
+	{ "info", LOG_LEVEL_INFO },
+	{ "debug", LOG_LEVEL_DEBUG },
+	{ NULL, 0 },
+};
+
+static const struct config_choice config_log_targets[] = {
+	{ "auto", CONFIG_LOG_TARGET_AUTO },
+	{ "journal", CONFIG_LOG_TARGET_JOURNAL },
+	{ "stderr", CONFIG_LOG_TARGET_STDERR },
+	{ NULL, 0 },
 };
 
 #define F(field)	offsetof(struct config, field)
@@ -73,71 +98,75 @@ struct config_key {
 static const struct config_key config_keys[] = {
 	{ "url", CONFIG_STRING, F(url), 0, 0, 0,
 	  "https://api.schematichq.com", "URL",
-	  "API URL (http/https) or datastream URL (ws/wss)" },
+	  "API URL (http/https) or datastream URL (ws/wss)", NULL },
 	{ "api_key_file", CONFIG_PATH, F(api_key_file), CONFIG_OPTIONAL, 0, 0,
 	  NULL, "FILE",
-	  "file holding the API key (unset: credential, then environment)" },
+	  "file holding the API key (unset: credential, then environment)", NULL },
 	{ "datastream_mode", CONFIG_STRING, F(datastream_mode), 0, 0, 0,
 	  "replicator", "MODE",
-	  "X-Schematic-Datastream-Mode header (replicator: a shared relay)" },
+	  "X-Schematic-Datastream-Mode header (replicator: a shared relay)", NULL },
 	{ "stream_socket", CONFIG_PATH, F(stream_socket), CONFIG_SOCKET, 0, 0,
 	  "/run/schematic-streamd/stream.sock", "PATH",
-	  "Unix socket the readers connect to" },
+	  "Unix socket the readers connect to", NULL },
 	{ "control_socket", CONFIG_PATH, F(control_socket),
 	  CONFIG_SOCKET | CONFIG_OPTIONAL, 0, 0,
 	  "/run/schematic-streamd/control.sock", "PATH",
-	  "Unix socket of schematic-streamctl (unset: none)" },
+	  "Unix socket of schematic-streamctl (unset: none)", NULL },
 	{ "socket_mode", CONFIG_MODE, F(socket_mode), 0, 0, 0777,
-	  "0660", "MODE", "permissions of both sockets (octal)" },
+	  "0660", "MODE", "permissions of both sockets (octal)", NULL },
 	{ "socket_group", CONFIG_STRING, F(socket_group), CONFIG_OPTIONAL, 0, 0,
-	  NULL, "GROUP", "group of both sockets (unset: the daemon's)" },
+	  NULL, "GROUP", "group of both sockets (unset: the daemon's)", NULL },
 	{ "ca_file", CONFIG_PATH, F(ca_file), CONFIG_OPTIONAL, 0, 0,
-	  NULL, "FILE", "CA certificates, PEM (unset: the system store)" },
+	  NULL, "FILE", "CA certificates, PEM (unset: the system store)", NULL },
 	{ "max_reconnect_attempts", CONFIG_UINT, F(max_reconnect_attempts), 0,
 	  0, UINT_MAX, "10", "COUNT",
-	  "consecutive failures before giving up (0: never)" },
+	  "consecutive failures before giving up (0: never)", NULL },
 	{ "min_reconnect_delay", CONFIG_DURATION, F(min_reconnect_delay_ms), 0,
 	  1, MS_PER_HOUR, "1s", "DURATION",
-	  "delay after a first failure, doubled after each next one" },
+	  "delay after a first failure, doubled after each next one", NULL },
 	{ "max_reconnect_delay", CONFIG_DURATION, F(max_reconnect_delay_ms), 0,
-	  1, 24 * MS_PER_HOUR, "30s", "DURATION", "longest reconnect delay" },
+	  1, 24 * MS_PER_HOUR, "30s", "DURATION", "longest reconnect delay", NULL },
 	{ "ping_interval", CONFIG_DURATION, F(ping_interval_ms), 0,
 	  1, MS_PER_HOUR, "54s", "DURATION",
-	  "send a WebSocket ping this often" },
+	  "send a WebSocket ping this often", NULL },
 	{ "pong_timeout", CONFIG_DURATION, F(pong_timeout_ms), 0,
 	  1, MS_PER_HOUR, "1m", "DURATION",
-	  "reconnect when no pong came for this long" },
+	  "reconnect when no pong came for this long", NULL },
 	{ "write_timeout", CONFIG_DURATION, F(write_timeout_ms), 0,
 	  1, MS_PER_HOUR, "10s", "DURATION",
-	  "reconnect when a write takes longer" },
+	  "reconnect when a write takes longer", NULL },
 	{ "handshake_timeout", CONFIG_DURATION, F(handshake_timeout_ms), 0,
 	  1, MS_PER_HOUR, "30s", "DURATION",
-	  "time allowed to connect and upgrade" },
+	  "time allowed to connect and upgrade", NULL },
 	{ "ready_timeout", CONFIG_DURATION, F(ready_timeout_ms), 0,
 	  1, MS_PER_HOUR, "30s", "DURATION",
-	  "time allowed for the flag snapshot after connecting" },
+	  "time allowed for the flag snapshot after connecting", NULL },
 	{ "flags_page_size", CONFIG_UINT, F(flags_page_size), 0,
 	  0, 10000, "100", "COUNT",
-	  "page_size of the rulesengine.Flags subscription (0: unpaged)" },
+	  "page_size of the rulesengine.Flags subscription (0: unpaged)", NULL },
 	{ "subscribe", CONFIG_SUBSCRIBE, 0, 0, 0, 0,
 	  "rulesengine.Flags", "SUBSCRIPTION",
-	  "TYPE [KEY=VALUE ...], repeatable, or none" },
+	  "TYPE [KEY=VALUE ...], repeatable, or none", NULL },
 	{ "max_message_size", CONFIG_SIZE, F(max_message_size), 0,
-	  KIB, GIB, "16MiB", "SIZE", "largest upstream message accepted" },
+	  KIB, GIB, "16MiB", "SIZE", "largest upstream message accepted", NULL },
 	{ "reader_queue_limit", CONFIG_SIZE, F(reader_queue_limit), 0,
 	  64 * KIB, GIB, "8MiB", "SIZE",
-	  "bytes queued for one reader before it is cut off" },
+	  "bytes queued for one reader before it is cut off", NULL },
 	{ "max_readers", CONFIG_UINT, F(max_readers), 0,
-	  1, 1048576, "1024", "COUNT", "most readers connected at once" },
+	  1, 1048576, "1024", "COUNT", "most readers connected at once", NULL },
 	{ "max_subscriptions", CONFIG_UINT, F(max_subscriptions), 0,
 	  0, 1048576, "10000", "COUNT",
-	  "most subscriptions remembered from the control socket" },
+	  "most subscriptions remembered from the control socket", NULL },
 	{ "control_line_max", CONFIG_SIZE, F(control_line_max), 0,
-	  KIB, 64 * MIB, "64KiB", "SIZE", "longest control request line" },
+	  KIB, 64 * MIB, "64KiB", "SIZE", "longest control request line", NULL },
 	{ "max_control_clients", CONFIG_UINT, F(max_control_clients), 0,
-	  1, 65536, "64", "COUNT", "most control connections at once" },
-	{ "log_level", CONFIG_LOG_LEVEL, F(log_level), 0, 0, 0,
-	  "info", "LEVEL", "err, warning, notice, info or debug" },
+	  1, 65536, "64", "COUNT", "most control connections at once", NULL },
+	{ "log_level", CONFIG_CHOICE, F(log_level), 0, 0, 0,
+	  "info", "LEVEL", "err, warning, notice, info or debug",
+	  config_log_levels },
+	{ "log_target", CONFIG_CHOICE, F(log_target), 0, 0, 0,
+	  "auto", "TARGET", "journal, stderr, or auto (the journal when "
+	  "stderr is the journal stream)", config_log_targets },
 };
 #define NKEYS	(sizeof config_keys / sizeof config_keys[0])
 
@@ -169,18 +198,6 @@ static const struct {
 	{ "users", "rulesengine.Users" },
 };
 
-/* The first name of a level is the one config_log_level_name gives. */
-static const struct {
-	const char	*name;
-	enum log_level	 level;
-} config_log_levels[] = {
-	{ "err", LOG_LEVEL_ERR },
-	{ "error", LOG_LEVEL_ERR },
-	{ "warning", LOG_LEVEL_WARNING },
-	{ "notice", LOG_LEVEL_NOTICE },
-	{ "info", LOG_LEVEL_INFO },
-	{ "debug", LOG_LEVEL_DEBUG },
-};
 
 /* Out of memory: nothing sensible is left to do. */
 static void __attribute__((noreturn))
@@ -389,17 +406,20 @@ config_entity_type(const char *name)
 	return NULL;
 }
 
+/* The name of VALUE among CHOICES (its first name), or "unknown". */
+static const char *
+config_choice_name(const struct config_choice *choices, int value)
+{
+	for (; choices->name != NULL; choices++)
+		if (choices->value == value)
+			return choices->name;
+	return "unknown";
+}
+
 const char *
 config_log_level_name(enum log_level level)
 {
-	size_t	i;
-
-	for (i = 0; i < sizeof config_log_levels /
-	    sizeof config_log_levels[0]; i++) {
-		if (config_log_levels[i].level == level)
-			return config_log_levels[i].name;
-	}
-	return "unknown";
+	return config_choice_name(config_log_levels, (int)level);
 }
 
 /* Write a number of type TYPE the way the file syntax spells it best. */
@@ -431,10 +451,6 @@ config_format_number(enum config_type type, uint64_t v, char *buf,
 		}
 		snprintf(buf, size, "%llu%s", (unsigned long long)v, sizes[i]);
 		break;
-	case CONFIG_LOG_LEVEL:
-		snprintf(buf, size, "%s", config_log_level_name(
-		    (enum log_level)v));
-		break;
 	default:
 		snprintf(buf, size, "%llu", (unsigned long long)v);
 		break;
@@ -454,8 +470,8 @@ config_get_number(const struct config *cfg, const struct config_key *k)
 		return *(const unsigned *)p;
 	case CONFIG_SIZE:
 		return *(const size_t *)p;
-	case CONFIG_LOG_LEVEL:
-		return (uint64_t)*(const enum log_level *)p;
+	case CONFIG_CHOICE:
+		return (uint64_t)*(const int *)p;
 	default:
 		return *(const uint64_t *)p;
 	}
@@ -477,13 +493,54 @@ config_set_number(struct config *cfg, const struct config_key *k, uint64_t v)
 	case CONFIG_SIZE:
 		*(size_t *)p = (size_t)v;
 		break;
-	case CONFIG_LOG_LEVEL:
-		*(enum log_level *)p = (enum log_level)v;
+	case CONFIG_CHOICE:
+		*(int *)p = (int)v;
 		break;
 	default:
 		*(uint64_t *)p = v;
 		break;
 	}
+}
+
+/* Is C the first name of its value (not an alias such as "error")? */
+static int
+config_choice_is_first(const struct config_choice *choices,
+    const struct config_choice *c)
+{
+	return strcmp(config_choice_name(choices, c->value), c->name) == 0;
+}
+
+/* Set the CONFIG_CHOICE key K to the choice named VALUE. */
+static char *
+config_set_choice(struct config *cfg, const struct config_key *k,
+    const char *value)
+{
+	const struct config_choice *c, *last = NULL;
+	char	 list[256] = "", q[QUOTE_SIZE], what[OPT_NAME_SIZE], *p;
+	size_t	 len;
+
+	for (c = k->choices; c->name != NULL; c++) {
+		if (strcmp(value, c->name) == 0) {
+			config_set_number(cfg, k, (uint64_t)c->value);
+			return NULL;
+		}
+		if (config_choice_is_first(k->choices, c))
+			last = c;
+	}
+	/* "err, warning, notice, info or debug": first names only. */
+	for (c = k->choices; c->name != NULL; c++) {
+		if (!config_choice_is_first(k->choices, c))
+			continue;
+		len = strlen(list);
+		snprintf(list + len, sizeof list - len, "%s%s",
+		    len == 0 ? "" : c == last ? " or " : ", ", c->name);
+	}
+	snprintf(what, sizeof what, "%s", k->name);
+	for (p = what; *p != '\0'; p++)
+		if (*p == '_')
+			*p = ' ';
+	return config_printf("invalid %s %s (use %s)", what,
+	    config_quote(q, value), list);
 }
 
 /* Free the strings of SUB and zero it. */
@@ -664,7 +721,7 @@ config_apply(struct config *cfg, const struct config_key *k,
 	char		 q[QUOTE_SIZE], limit[32];
 	const char	*end;
 	uint64_t	 v = 0;
-	size_t		 size, i;
+	size_t		 size;
 
 	switch (k->type) {
 	case CONFIG_STRING:
@@ -694,18 +751,8 @@ config_apply(struct config *cfg, const struct config_key *k,
 			    "M, G, KiB, MiB or GiB)", config_quote(q, value));
 		v = size;
 		break;
-	case CONFIG_LOG_LEVEL:
-		for (i = 0; i < sizeof config_log_levels /
-		    sizeof config_log_levels[0]; i++) {
-			if (strcmp(value, config_log_levels[i].name) == 0)
-				break;
-		}
-		if (i == sizeof config_log_levels / sizeof config_log_levels[0])
-			return config_printf("invalid log level %s (use err, "
-			    "warning, notice, info or debug)",
-			    config_quote(q, value));
-		config_set_number(cfg, k, config_log_levels[i].level);
-		return NULL;
+	case CONFIG_CHOICE:
+		return config_set_choice(cfg, k, value);
 	}
 	if (v < k->min || v > k->max) {
 		config_format_number(k->type, v < k->min ? k->min : k->max,
@@ -1181,6 +1228,9 @@ config_dump(const struct config *cfg, FILE *fp)
 				fputc(' ', fp);
 				config_print_string(fp, s);
 			}
+		} else if (k->type == CONFIG_CHOICE) {
+			fprintf(fp, " %s", config_choice_name(k->choices,
+			    (int)config_get_number(cfg, k)));
 		} else {
 			config_format_number(k->type, config_get_number(cfg, k),
 			    buf, sizeof buf);

@@ -27,6 +27,13 @@ enum log_level {
  * One subscription: an entity type and optional string keys. Those of
  * struct config keep their keys sorted by name, as config_sub_equal needs.
  */
+/* Where log records go: the values of log_target (see log.h). */
+enum config_log_target {
+	CONFIG_LOG_TARGET_AUTO,
+	CONFIG_LOG_TARGET_JOURNAL,
+	CONFIG_LOG_TARGET_STDERR,
+};
+
 struct config_sub {
 	char	 *entity_type;		/* full name, e.g. "rulesengine.Flags" */
 	size_t	  nkeys;
@@ -61,6 +68,7 @@ struct config {
 	size_t		 control_line_max;
 	unsigned	 max_control_clients;
 	enum log_level	 log_level;
+	enum config_log_target log_target;
 };
 
 /* What the command line asked for besides configuration keys. */

@@ -66,8 +66,10 @@ def test_url_conversion(env):
 def test_fidelity_three_readers(env):
     fake, d, r1 = ready(env)
     r2, r3 = env.reader(d), env.reader(d)
-    time.sleep(0.2)  # r2, r3 attached before the data starts
-    snapshot_lines = len(r1.data())
+    for r in (r2, r3):  # attached (greeted) before the data starts
+        r.wait_event("connected")
+    # r1 may have seen the flag snapshot, r2 and r3 not: count per reader
+    base = {id(r): len(r.data()) for r in (r1, r2, r3)}
     sent = []
     texts = []
     for i in range(996):
@@ -91,8 +93,8 @@ def test_fidelity_three_readers(env):
     expect += [json.loads(t) for t in extra]
     assert len(expect) == 1000
     for r in (r1, r2, r3):
-        r.wait_data(snapshot_lines + 1000, timeout=60)
-        got = r.data()[snapshot_lines:]
+        r.wait_data(base[id(r)] + 1000, timeout=60)
+        got = r.data()[base[id(r)]:]
         assert got == expect, "reader got different values"
         with r.lock:
             raw_lines = r.lines[-1000:]
@@ -292,9 +294,11 @@ def test_sigterm_exits_0_and_removes_socket(env):
     assert d.wait_exit(5) == 0
     assert time.monotonic() - t0 < 2.0
     assert not os.path.exists(d.stream_socket)
-    rec = [json.loads(l) for l in open(fake.record)]
-    closes = [e for e in rec if e["event"] == "close"]
-    assert closes and closes[0]["code"] in (1000, 1001), closes
+    def closes():
+        rec = [json.loads(l) for l in open(fake.record)]
+        return [e for e in rec if e["event"] == "close"]
+    wait_for(closes, what="the close in the fake's record")
+    assert closes()[0]["code"] in (1000, 1001), closes()
 
 
 @test
