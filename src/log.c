@@ -116,6 +116,31 @@ log_write(int prio, const char *message_id, const char *const *fields,
 	sd_journal_sendv(iov, n);
 }
 
+/*
+ * May a record of a repeating kind be logged at NOW_MS? The first
+ * LOG_RATELIMIT_BURST of a window pass; the rest are counted. Returns 1
+ * with *SUPPRESSED set to how many were held back before this one (to be
+ * mentioned in it), or 0 to hold this one back.
+ */
+int
+log_ratelimit_check(struct log_ratelimit *rl, uint64_t now_ms,
+    unsigned *suppressed)
+{
+	if (rl->logged == 0 || now_ms - rl->window_start_ms >=
+	    LOG_RATELIMIT_WINDOW_MS) {
+		rl->window_start_ms = now_ms;
+		rl->logged = 0;
+	}
+	if (rl->logged >= LOG_RATELIMIT_BURST) {
+		rl->suppressed++;
+		return 0;
+	}
+	rl->logged++;
+	*suppressed = rl->suppressed;
+	rl->suppressed = 0;
+	return 1;
+}
+
 /* Log a plain record at PRIO. */
 void
 log_msg(int prio, const char *fmt, ...)

@@ -4,6 +4,7 @@
 #ifndef STREAMD_LOG_H
 #define STREAMD_LOG_H
 
+#include <stdint.h>
 #include <syslog.h>
 
 /*
@@ -27,6 +28,18 @@ enum log_target {
 	LOG_TARGET_JOURNAL,
 	LOG_TARGET_STDERR,
 };
+
+/* A burst of LOG_RATELIMIT_BURST records per window, then a summary. */
+#define LOG_RATELIMIT_BURST	5
+#define LOG_RATELIMIT_WINDOW_MS	60000
+
+struct log_ratelimit {
+	uint64_t	window_start_ms;
+	unsigned	logged;		/* in this window */
+	unsigned	suppressed;	/* since the last record let through */
+};
+
+int	log_ratelimit_check(struct log_ratelimit *, uint64_t, unsigned *);
 
 void	log_init(enum log_target, int);
 void	log_set_level(int);

@@ -165,6 +165,55 @@ subs_remove(struct subs *s, const struct config_sub *sub)
 	return SUBS_REMOVED;
 }
 
+/* Whether SUB is among the N subscriptions of LIST. */
+static int
+subs_in_list(const struct config_sub *sub, const struct config_sub *list,
+    size_t n)
+{
+	struct config_sub	copy;
+	size_t			i;
+	int			found = 0;
+
+	for (i = 0; i < n && !found; i++) {
+		memset(&copy, 0, sizeof copy);
+		subs_sub_copy(&copy, &list[i]);
+		found = config_sub_equal(sub, &copy);
+		config_sub_free(&copy);
+	}
+	return found;
+}
+
+/*
+ * A reloaded configuration lists the N subscriptions in LIST: forget the
+ * configured entries it no longer has (calling CHANGED with "stop" for
+ * each, before it is freed) and add those it newly has (CHANGED with
+ * "start"). An entry made at run time that the configuration now lists
+ * becomes configured, and nothing is sent for it.
+ */
+void
+subs_replace_configured(struct subs *s, const struct config_sub *list,
+    size_t n, void (*changed)(void *, const struct config_sub *,
+    const char *), void *arg)
+{
+	size_t	i = 0;
+
+	while (i < s->n) {
+		if (!s->entries[i].configured ||
+		    subs_in_list(&s->entries[i].sub, list, n)) {
+			i++;
+			continue;
+		}
+		changed(arg, &s->entries[i].sub, "stop");
+		config_sub_free(&s->entries[i].sub);
+		memmove(s->entries + i, s->entries + i + 1,
+		    (s->n - i - 1) * sizeof *s->entries);
+		s->n--;
+	}
+	for (i = 0; i < n; i++)
+		if (subs_add(s, &list[i], 1) == SUBS_ADDED)
+			changed(arg, &list[i], "start");
+}
+
 /* Every subscription, configured or not. */
 size_t
 subs_count(const struct subs *s)

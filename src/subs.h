@@ -27,6 +27,10 @@ struct subs	*subs_new(size_t);
 void		 subs_free(struct subs *);
 enum subs_result subs_add(struct subs *, const struct config_sub *, int);
 enum subs_result subs_remove(struct subs *, const struct config_sub *);
+void		 subs_replace_configured(struct subs *,
+		    const struct config_sub *, size_t,
+		    void (*)(void *, const struct config_sub *, const char *),
+		    void *);
 size_t		 subs_count(const struct subs *);
 size_t		 subs_runtime_count(const struct subs *);
 const struct config_sub *subs_get(const struct subs *, size_t, int *);

@@ -35,9 +35,9 @@
 #include "config.h"
 #include "event.h"
 #include "hub.h"
-#include "jscan.h"
 #include "line.h"
 #include "log.h"
+#include "relay.h"
 #include "subs.h"
 #include "upstream.h"
 #include "url.h"
@@ -45,7 +45,6 @@
 
 #define UPSTREAM_FLAGS_TYPE	"rulesengine.Flags"
 #define UPSTREAM_ERROR_MAX	256
-#define UPSTREAM_STREAM_ID_MAX	64
 /* Bytes of control-made frames that may wait for the connection. */
 #define UPSTREAM_TXQ_LIMIT	(4 * 1024 * 1024)
 
@@ -88,11 +87,7 @@ struct upstream {
 	TAILQ_HEAD(, upstream_tx) txq;
 	size_t			 txq_bytes;
 
-	/* Reassembly of one message from its fragments. */
-	char			*rx;
-	size_t			 rx_len;
-	size_t			 rx_cap;
-	int			 rx_drop;	/* too large: skip to the end */
+	struct relay		*relay;		/* the per-message path */
 
 	lws_sorted_usec_list_t	 sul_retry;
 	lws_sorted_usec_list_t	 sul_handshake;
@@ -103,13 +98,8 @@ struct upstream {
 
 	/* Counters for status. */
 	uint64_t		 connected_since_ms;
-	uint64_t		 last_message_ms;
 	uint64_t		 reconnects;
-	uint64_t		 messages_in;
-	uint64_t		 bytes_in;
-	uint64_t		 messages_dropped;
 	char			 last_error[UPSTREAM_ERROR_MAX];
-	char			 last_stream_id[UPSTREAM_STREAM_ID_MAX];
 };
 
 /* lws keeps no validity timer of its own: keepalive is ours (ms precise). */
@@ -345,10 +335,13 @@ upstream_check_ready(struct upstream *up)
 static const char *
 upstream_replay_from(const struct upstream *up)
 {
-	if (up->last_stream_id[0] == '\0' ||
-	    strchr(up->last_stream_id, '\\') != NULL)
+	struct relay_stats	rs;
+
+	relay_stats(up->relay, &rs);
+	if (rs.last_stream_id[0] == '\0' ||
+	    strchr(rs.last_stream_id, '\\') != NULL)
 		return NULL;
-	return up->last_stream_id;
+	return rs.last_stream_id;
 }
 
 /*
@@ -391,138 +384,18 @@ upstream_established(struct upstream *up)
 	upstream_check_ready(up);
 }
 
-/* Drop a message: count it, log why (never its content), tell readers. */
-static void
-upstream_drop(struct upstream *up, size_t len, const char *reason,
-    size_t offset)
-{
-	char	 bytes_field[40];
-	const char *fields[2] = { bytes_field, NULL };
-
-	up->messages_dropped++;
-	snprintf(bytes_field, sizeof bytes_field, "MESSAGE_BYTES=%zu", len);
-	if (offset != (size_t)-1)
-		log_event(LOG_WARNING, MSGID_MESSAGE_DROPPED, fields,
-		    "upstream message dropped (%zu bytes): %s at byte %zu",
-		    len, reason, offset);
-	else
-		log_event(LOG_WARNING, MSGID_MESSAGE_DROPPED, fields,
-		    "upstream message dropped (%zu bytes): %s", len, reason);
-	upstream_publish_event(up, event_dropped(reason, len));
-}
-
-/* Remember the stream position of the last message relayed. */
-static void
-upstream_note_stream_id(struct upstream *up, const char *s, size_t len)
-{
-	if (len >= sizeof up->last_stream_id)
-		return;
-	memcpy(up->last_stream_id, s, len);
-	up->last_stream_id[len] = '\0';
-}
-
-/* One complete message IN (LEN bytes): validate, compact, publish. */
-static void
-upstream_message(struct upstream *up, const char *in, size_t len)
-{
-	struct jscan_fields	 f;
-	struct line		*l;
-	const char		*err;
-	size_t			 out_len, err_off;
-
-	up->messages_in++;
-	up->bytes_in += len;
-	up->last_message_ms = upstream_wall_ms();
-
-	l = line_new(len + 1);
-	if (jscan_compact(in, len, l->data, &out_len, &f, &err,
-	    &err_off) != 0) {
-		line_unref(l);
-		upstream_drop(up, len, err, err_off);
-		return;
-	}
-	l->data[out_len] = '\n';
-	l->len = out_len + 1;
-	hub_publish(up->hub, l);
-
-	if (f.stream_id.present)
-		upstream_note_stream_id(up, l->data + f.stream_id.off,
-		    f.stream_id.len);
-	else if (f.message_type.present &&
-	    f.message_type.len == sizeof "reload" - 1 &&
-	    memcmp(l->data + f.message_type.off, "reload",
-	    f.message_type.len) == 0)
-		/* The replay window is gone: do not ask for it again. */
-		up->last_stream_id[0] = '\0';
-	if (up->snapshot_pending && f.entity_type.present &&
-	    f.entity_type.len == sizeof UPSTREAM_FLAGS_TYPE - 1 &&
-	    memcmp(l->data + f.entity_type.off, UPSTREAM_FLAGS_TYPE,
-	    f.entity_type.len) == 0 &&
-	    (!f.has_pagination || f.has_more == 0)) {
-		up->snapshot_pending = 0;
-		upstream_check_ready(up);
-	}
-	line_unref(l);
-}
-
-/* A fragment of a message arrived. */
+/* A fragment of a message arrived: relay it, note a completed snapshot. */
 static void
 upstream_receive(struct upstream *up, struct lws *wsi, const char *in,
     size_t len)
 {
-	int	first = lws_is_first_fragment(wsi);
-	int	final = lws_is_final_fragment(wsi);
+	int	result;
 
-	if (first) {
-		up->rx_len = 0;
-		up->rx_drop = 0;
-	}
-	if (lws_frame_is_binary(wsi)) {
-		if (final)
-			upstream_drop(up, up->rx_len + len, "binary frame",
-			    (size_t)-1);
-		up->rx_len = final ? 0 : up->rx_len + len;
-		return;
-	}
-	if (first && final && !up->rx_drop) {
-		/* The common case: one frame, no copy into rx. */
-		if (len > up->cfg->max_message_size)
-			upstream_drop(up, len, "message larger than "
-			    "max_message_size", (size_t)-1);
-		else
-			upstream_message(up, in, len);
-		return;
-	}
-	if (!up->rx_drop && up->rx_len + len > up->cfg->max_message_size) {
-		up->rx_drop = 1;
-		free(up->rx);
-		up->rx = NULL;
-		up->rx_cap = 0;
-	}
-	if (!up->rx_drop) {
-		if (up->rx_len + len > up->rx_cap) {
-			up->rx_cap = up->rx_cap ? up->rx_cap : 4096;
-			while (up->rx_cap < up->rx_len + len)
-				up->rx_cap *= 2;
-			up->rx = xrealloc(up->rx, up->rx_cap);
-		}
-		memcpy(up->rx + up->rx_len, in, len);
-	}
-	up->rx_len += len;
-	if (!final)
-		return;
-	if (up->rx_drop)
-		upstream_drop(up, up->rx_len, "message larger than "
-		    "max_message_size", (size_t)-1);
-	else
-		upstream_message(up, up->rx, up->rx_len);
-	up->rx_len = 0;
-	up->rx_drop = 0;
-	if (up->rx_cap > 1024 * 1024) {
-		/* Do not keep a large buffer around between large messages. */
-		free(up->rx);
-		up->rx = NULL;
-		up->rx_cap = 0;
+	result = relay_fragment(up->relay, in, len, lws_is_first_fragment(wsi),
+	    lws_is_final_fragment(wsi), lws_frame_is_binary(wsi));
+	if ((result & RELAY_SNAPSHOT_DONE) && up->snapshot_pending) {
+		up->snapshot_pending = 0;
+		upstream_check_ready(up);
 	}
 }
 
@@ -809,8 +682,7 @@ upstream_connect(struct upstream *up)
 	up->close_code = 0;
 	up->http_status = 0;
 	up->fatal_status = 0;
-	up->rx_len = 0;
-	up->rx_drop = 0;
+	relay_reset(up->relay);
 	upstream_set_state(up, UPSTREAM_CONNECTING);
 	log_debug("connecting to %s", up->ws_url);
 	upstream_timer(up, &up->sul_handshake, upstream_handshake_timeout,
@@ -842,6 +714,7 @@ upstream_new(struct lws_context *ctx, struct lws_vhost *vhost,
 		free(up);
 		return NULL;
 	}
+	up->relay = relay_new(hub, cfg->max_message_size);
 	up->subs = subs_new(cfg->max_subscriptions);
 	for (i = 0; i < cfg->nsubs; i++)
 		subs_add(up->subs, &cfg->subs[i], 1);
@@ -873,7 +746,7 @@ upstream_free(struct upstream *up)
 		free(up->api_key);
 	}
 	free(up->ws_url);
-	free(up->rx);
+	relay_free(up->relay);
 	free(up);
 }
 
@@ -1029,22 +902,24 @@ upstream_subs(const struct upstream *up)
 void
 upstream_stats(const struct upstream *up, struct upstream_stats *st)
 {
-	uint64_t	now = util_now_ms();
+	struct relay_stats	rs;
+	uint64_t		now = util_now_ms();
 
 	memset(st, 0, sizeof *st);
 	st->state = up->state;
 	st->url = up->ws_url;
 	st->connected_since_ms = up->connected_since_ms;
-	st->last_message_ms = up->last_message_ms;
+	relay_stats(up->relay, &rs);
+	st->last_message_ms = rs.last_message_ms;
 	st->reconnects = up->reconnects;
 	st->failures = up->failures;
 	if (up->state == UPSTREAM_BACKOFF && up->retry_at_ms > now)
 		st->next_attempt_in_ms = up->retry_at_ms - now;
-	st->messages_in = up->messages_in;
-	st->bytes_in = up->bytes_in;
-	st->messages_dropped = up->messages_dropped;
+	st->messages_in = rs.messages_in;
+	st->bytes_in = rs.bytes_in;
+	st->messages_dropped = rs.messages_dropped;
 	st->last_error = up->last_error;
-	st->last_stream_id = up->last_stream_id;
+	st->last_stream_id = rs.last_stream_id;
 }
 
 /* The state's name as status and STATUS= show it. */

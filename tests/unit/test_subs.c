@@ -180,6 +180,57 @@ START_TEST(test_remembered_becomes_configured)
 }
 END_TEST
 
+/* What subs_replace_configured reported, as "action type" strings. */
+static char	changes[8][64];
+static int	nchanges;
+
+static void
+record_change(void *arg, const struct config_sub *sub, const char *action)
+{
+	(void)arg;
+	snprintf(changes[nchanges++], sizeof changes[0], "%s %s", action,
+	    sub->entity_type);
+}
+
+/* A reload stops what the configuration dropped and starts what it added. */
+START_TEST(test_replace_configured)
+{
+	struct subs		*s = subs_new(5);
+	struct config_sub	 flags = sub_of("rulesengine.Flags", 0);
+	struct config_sub	 users = sub_of("rulesengine.Users", 0);
+	struct config_sub	 co = sub_of("rulesengine.Company", 1, "id", "9");
+	struct config_sub	 old_list[2], new_list[2];
+	int			 configured = 0;
+
+	old_list[0] = flags;
+	old_list[1] = users;
+	subs_add(s, &flags, 1);
+	subs_add(s, &users, 1);
+	subs_add(s, &co, 0);			/* made at run time */
+	new_list[0] = flags;
+	new_list[1] = co;			/* now configured too */
+	nchanges = 0;
+	subs_replace_configured(s, new_list, 2, record_change, NULL);
+	ck_assert_int_eq(nchanges, 1);
+	ck_assert_str_eq(changes[0], "stop rulesengine.Users");
+	ck_assert_uint_eq(subs_count(s), 2);
+	ck_assert_uint_eq(subs_runtime_count(s), 0);
+	subs_get(s, 1, &configured);
+	ck_assert_int_eq(configured, 1);
+	/* and back: Users is started again, Company stays (configured) */
+	nchanges = 0;
+	subs_replace_configured(s, old_list, 2, record_change, NULL);
+	ck_assert_int_eq(nchanges, 2);
+	ck_assert_str_eq(changes[0], "stop rulesengine.Company");
+	ck_assert_str_eq(changes[1], "start rulesengine.Users");
+	ck_assert_uint_eq(subs_count(s), 2);
+	config_sub_free(&flags);
+	config_sub_free(&users);
+	config_sub_free(&co);
+	subs_free(s);
+}
+END_TEST
+
 START_TEST(test_frames)
 {
 	struct config_sub	flags = sub_of("rulesengine.Flags", 0);
@@ -290,6 +341,7 @@ main(void)
 	tcase_add_test(tc, test_remove_keeps_order);
 	tcase_add_test(tc, test_limit_counts_runtime_only);
 	tcase_add_test(tc, test_remembered_becomes_configured);
+	tcase_add_test(tc, test_replace_configured);
 	tcase_add_test(tc, test_frames);
 	tcase_add_test(tc, test_json_view);
 	tcase_add_test(tc, test_describe);
