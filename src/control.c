@@ -85,6 +85,14 @@ control_new(struct lws_vhost *vhost, int fd, const struct config *cfg,
 	return ctl;
 }
 
+/* Apply reloaded limits; connections already open stay. */
+void
+control_set_limits(struct control *ctl, size_t line_max, unsigned max_clients)
+{
+	ctl->line_max = line_max;
+	ctl->max_clients = max_clients;
+}
+
 /* Free what is left once lws has closed every wsi. Accepts NULL. */
 void
 control_free(struct control *ctl)

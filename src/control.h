@@ -23,6 +23,7 @@ struct control_sources {
 struct control	*control_new(struct lws_vhost *, int, const struct config *,
 		    const struct control_sources *, char **);
 void		 control_free(struct control *);
+void		 control_set_limits(struct control *, size_t, unsigned);
 unsigned	 control_clients(const struct control *);
 int		 control_listen_callback(struct lws *,
 		    enum lws_callback_reasons, void *, void *, size_t);

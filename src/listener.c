@@ -18,6 +18,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <systemd/sd-daemon.h>
+
 #include "listener.h"
 #include "util.h"
 
@@ -179,4 +181,66 @@ listener_accept(int fd, pid_t *pid, uid_t *uid)
 		*uid = (uid_t)-1;
 	}
 	return cfd;
+}
+
+/*
+ * Take the listening sockets systemd passed (socket activation), by their
+ * FileDescriptorName: "stream" into *STREAM_FD, "control" into
+ * *CONTROL_FD; -1 where none was passed. A single unnamed socket is the
+ * stream socket. Returns the number taken, or -1 with *CAUSE for a
+ * descriptor that is not a listening Unix stream socket or has another
+ * name.
+ */
+int
+listener_from_systemd(int *stream_fd, int *control_fd, char **cause)
+{
+	char	**names = NULL;
+	int	  n, i, fd, *slot, rc;
+
+	*stream_fd = *control_fd = -1;
+	if ((n = sd_listen_fds_with_names(1, &names)) <= 0) {
+		if (n < 0)
+			xasprintf(cause, "socket activation: %s", strerror(-n));
+		free(names);
+		return n < 0 ? -1 : 0;
+	}
+	rc = n;
+	for (i = 0; i < n; i++) {
+		fd = SD_LISTEN_FDS_START + i;
+		if (strcmp(names[i], "stream") == 0 ||
+		    (n == 1 && strcmp(names[i], "unknown") == 0))
+			slot = stream_fd;
+		else if (strcmp(names[i], "control") == 0)
+			slot = control_fd;
+		else
+			slot = NULL;
+		if (rc != -1 && (slot == NULL || *slot != -1)) {
+			xasprintf(cause, "socket activation: unexpected socket "
+			    "named \"%s\" (use stream and control)", names[i]);
+			rc = -1;
+		} else if (rc != -1 && sd_is_socket_unix(fd, SOCK_STREAM, 1,
+		    NULL, 0) <= 0) {
+			xasprintf(cause, "socket activation: \"%s\" is not a "
+			    "listening Unix stream socket", names[i]);
+			rc = -1;
+		} else if (rc != -1) {
+			/* accept() must never block the loop. */
+			fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+			fcntl(fd, F_SETFD, FD_CLOEXEC);
+			*slot = fd;
+			continue;
+		}
+		close(fd);
+	}
+	if (rc == -1) {
+		if (*stream_fd != -1)
+			close(*stream_fd);
+		if (*control_fd != -1)
+			close(*control_fd);
+		*stream_fd = *control_fd = -1;
+	}
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return rc;
 }

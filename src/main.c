@@ -28,6 +28,7 @@
 #include "log.h"
 #include "rawio.h"
 #include "secret.h"
+#include "service.h"
 #include "stream.h"
 #include "upstream.h"
 #include "url.h"
@@ -36,6 +37,12 @@
 #ifndef STREAMD_CONFIG_FILE
 #define STREAMD_CONFIG_FILE "/etc/schematic-streamd/schematic-streamd.conf"
 #endif
+
+/* log_target's values are log.h's targets, in the same order. */
+_Static_assert((int)CONFIG_LOG_TARGET_AUTO == (int)LOG_TARGET_AUTO &&
+    (int)CONFIG_LOG_TARGET_JOURNAL == (int)LOG_TARGET_JOURNAL &&
+    (int)CONFIG_LOG_TARGET_STDERR == (int)LOG_TARGET_STDERR,
+    "log targets differ");
 
 /* How long shutdown may wait for the upstream's close handshake. */
 #define MAIN_STOP_GRACE_MS	800
@@ -48,11 +55,14 @@ struct streamd {
 	struct stream		*stream;
 	struct upstream		*upstream;
 	struct control		*control;
+	struct service		*service;
 	char			*ws_url;
+	int			 argc;		/* kept to re-read on SIGHUP */
+	char			**argv;
 	int			 stream_fd;
-	int			 stream_bound;	/* we created the socket file */
+	char			*stream_bound;	/* a socket file we created */
 	int			 control_fd;
-	int			 control_bound;
+	char			*control_bound;
 	int			 signal_fd;
 	int			 stopping;
 	int			 done;
@@ -62,6 +72,7 @@ struct streamd {
 
 static int	main_signal_callback(struct lws *, enum lws_callback_reasons,
 		    void *, void *, size_t);
+static void	main_reload(struct streamd *);
 
 static const struct lws_protocols main_protocols[] = {
 	/* Index 0 also receives every wsi's WSI_DESTROY. */
@@ -71,6 +82,24 @@ static const struct lws_protocols main_protocols[] = {
 	{ "streamd-signal", main_signal_callback, 0, 0, 0, NULL, 0 },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 }
 };
+
+/* Equal strings, NULL equal to NULL only. */
+static int
+main_str_eq(const char *a, const char *b)
+{
+	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* "WHAT: CAUSE", consuming CAUSE. */
+static char *
+main_prefix(const char *what, char *cause)
+{
+	char	*s;
+
+	xasprintf(&s, "%s: %s", what, cause);
+	free(cause);
+	return s;
+}
 
 /* Route libwebsockets' own messages into our log, at debug level. */
 static void
@@ -89,6 +118,25 @@ main_done(struct streamd *sd, int status)
 	sd->done = 1;
 	sd->exit_status = status;
 	lws_cancel_service(sd->ctx);
+}
+
+/* Upstream callback: ready (connected, subscribed, snapshot complete). */
+static void
+main_upstream_ready(void *arg)
+{
+	struct streamd	*sd = arg;
+
+	service_upstream_ready(sd->service);
+}
+
+/* Upstream callback: its state changed; so does STATUS=. */
+static void
+main_upstream_state(void *arg)
+{
+	struct streamd	*sd = arg;
+
+	if (sd->service != NULL)
+		service_update(sd->service);
 }
 
 /* Upstream callback: the session is over (stopped or fatal). */
@@ -120,6 +168,7 @@ main_stop(struct streamd *sd, const char *signame)
 	}
 	log_info("%s received, stopping", signame);
 	sd->stopping = 1;
+	service_stopping(sd->service);
 	lws_sul_schedule(sd->ctx, 0, &sd->sul_stop, main_stop_deadline,
 	    MAIN_STOP_GRACE_MS * LWS_US_PER_MS);
 	upstream_stop(sd->upstream);
@@ -145,6 +194,10 @@ main_signal_callback(struct lws *wsi, enum lws_callback_reasons reason,
 			break;
 		case SIGINT:
 			main_stop(sd, "SIGINT");
+			break;
+		case SIGHUP:
+			if (!sd->stopping)
+				main_reload(sd);
 			break;
 		default:
 			break;
@@ -202,12 +255,8 @@ main_context(struct streamd *sd)
 	info.gid = (gid_t)-1;
 	info.uid = (uid_t)-1;
 	info.fd_limit_per_thread = main_fd_limit(&sd->cfg);
+	/* The upstream's TLS setup lives in a vhost of its own. */
 	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
-	if (sd->cfg.ca_file != NULL) {
-		/* ca_file alone: the system store is not consulted. */
-		info.client_ssl_ca_filepath = sd->cfg.ca_file;
-		info.options |= LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
-	}
 	/* Our handshake timer must fire before lws's own. */
 	info.timeout_secs = (unsigned)(sd->cfg.handshake_timeout_ms / 1000) + 5;
 	info.connect_timeout_secs = info.timeout_secs;
@@ -229,23 +278,48 @@ main_watch_signals(struct streamd *sd)
 static void
 main_unlink_sockets(struct streamd *sd)
 {
-	if (sd->stream_bound)
-		listener_unlink(sd->cfg.stream_socket);
-	if (sd->control_bound)
-		listener_unlink(sd->cfg.control_socket);
+	listener_unlink(sd->stream_bound);
+	listener_unlink(sd->control_bound);
+	free(sd->stream_bound);
+	free(sd->control_bound);
+	sd->stream_bound = sd->control_bound = NULL;
 }
 
-/* Bind the control socket, unless the configuration has none. */
+/*
+ * The listening sockets: those systemd passed (by name), else bound at the
+ * configured paths (the control socket only if one is configured). Only
+ * sockets we bound are unlinked at exit.
+ */
 static int
-main_control_socket(struct streamd *sd, char **cause)
+main_sockets(struct streamd *sd, char **cause)
 {
-	if (sd->cfg.control_socket == NULL)
-		return 0;
-	sd->control_fd = listener_open(sd->cfg.control_socket,
-	    sd->cfg.socket_mode, sd->cfg.socket_group, cause);
-	if (sd->control_fd == -1)
+	int	n;
+
+	if ((n = listener_from_systemd(&sd->stream_fd, &sd->control_fd,
+	    cause)) == -1)
 		return -1;
-	sd->control_bound = 1;
+	if (n > 0)
+		log_info("socket activation: %s%s%s", sd->stream_fd != -1 ?
+		    "stream" : "", n > 1 ? " and " : "",
+		    sd->control_fd != -1 ? "control" : "");
+	if (sd->stream_fd == -1) {
+		sd->stream_fd = listener_open(sd->cfg.stream_socket,
+		    sd->cfg.socket_mode, sd->cfg.socket_group, cause);
+		if (sd->stream_fd == -1) {
+			*cause = main_prefix("stream socket", *cause);
+			return -1;
+		}
+		sd->stream_bound = xstrdup(sd->cfg.stream_socket);
+	}
+	if (sd->control_fd == -1 && sd->cfg.control_socket != NULL) {
+		sd->control_fd = listener_open(sd->cfg.control_socket,
+		    sd->cfg.socket_mode, sd->cfg.socket_group, cause);
+		if (sd->control_fd == -1) {
+			*cause = main_prefix("control socket", *cause);
+			return -1;
+		}
+		sd->control_bound = xstrdup(sd->cfg.control_socket);
+	}
 	return 0;
 }
 
@@ -304,23 +378,107 @@ main_configure(struct streamd *sd, int argc, char **argv)
 	}
 }
 
+/* Apply what a new configuration changes; log what needs a restart. */
+static void
+main_apply_limits(struct streamd *sd, const struct config *old)
+{
+	const struct config	*cfg = &sd->cfg;
+
+	log_init((enum log_target)cfg->log_target, (int)cfg->log_level);
+	hub_set_queue_limit(sd->hub, cfg->reader_queue_limit);
+	stream_set_max_readers(sd->stream, cfg->max_readers);
+	if (sd->control != NULL)
+		control_set_limits(sd->control, cfg->control_line_max,
+		    cfg->max_control_clients);
+	if (!main_str_eq(old->stream_socket, cfg->stream_socket) ||
+	    !main_str_eq(old->control_socket, cfg->control_socket) ||
+	    !main_str_eq(old->socket_group, cfg->socket_group) ||
+	    old->socket_mode != cfg->socket_mode)
+		log_warn("socket paths, mode and group take effect at the next "
+		    "restart");
+}
+
+/*
+ * SIGHUP: re-read the configuration with the original command line and
+ * apply it; a configuration with an error is rejected and the running one
+ * stays. The service manager hears RELOADING=1, then READY=1 either way.
+ */
+static void
+main_reload(struct streamd *sd)
+{
+	struct config		 old, cfg;
+	struct config_cli	 cli;
+	char			*ws_url = NULL, *key = NULL, *cause = NULL;
+	int			 tls_changed;
+
+	service_reloading(sd->service);
+	config_init(&cfg);
+	if (config_from_args(&cfg, &cli, sd->argc, sd->argv,
+	    STREAMD_CONFIG_FILE, &cause) != 0 ||
+	    url_convert(cfg.url, &ws_url, &cause) != 0 ||
+	    ((cfg.api_key_file != NULL || secret_credential_present()) &&
+	    secret_load_api_key(cfg.api_key_file, &key, &cause) != 0))
+		goto reject;
+
+	/* The session reads sd->cfg: swap, then reconfigure it. */
+	old = sd->cfg;
+	sd->cfg = cfg;
+	tls_changed = !main_str_eq(old.ca_file, cfg.ca_file);
+	if (upstream_reconfigure(sd->upstream, ws_url, key, tls_changed,
+	    &cause) != 0) {
+		sd->cfg = old;
+		goto reject;
+	}
+	main_apply_limits(sd, &old);
+	config_free(&old);
+	free(sd->ws_url);
+	sd->ws_url = ws_url;
+	if (key != NULL) {
+		explicit_bzero(key, strlen(key));
+		free(key);
+	}
+	log_event(LOG_INFO, MSGID_CONFIG_RELOADED, NULL,
+	    "configuration reloaded");
+	service_reloaded(sd->service, sd->cfg.max_reconnect_attempts);
+	return;
+
+reject:
+	log_event(LOG_ERR, MSGID_CONFIG_REJECTED, NULL, "configuration reload "
+	    "rejected, the running configuration stays: %s", cause);
+	if (key != NULL) {
+		explicit_bzero(key, strlen(key));
+		free(key);
+	}
+	free(cause);
+	free(ws_url);
+	config_free(&cfg);
+	service_reloaded(sd->service, sd->cfg.max_reconnect_attempts);
+}
+
 int
 main(int argc, char **argv)
 {
 	struct streamd			 sd;
-	struct upstream_callbacks	 ucb;
 	static const struct hub_callbacks hcb = {
 		.want_write = stream_hub_want_write,
 		.flush = stream_hub_flush,
 		.cut_off = stream_hub_cut_off,
+	};
+	struct upstream_callbacks	 ucb = {
+		.ready = main_upstream_ready,
+		.state_changed = main_upstream_state,
+		.finished = main_upstream_finished,
+		.arg = &sd,
 	};
 	char				*api_key = NULL, *cause = NULL;
 
 	memset(&sd, 0, sizeof sd);
 	sd.stream_fd = -1;
 	sd.control_fd = -1;
+	sd.argc = argc;
+	sd.argv = argv;
 	main_configure(&sd, argc, argv);
-	log_init(LOG_TARGET_AUTO, (int)sd.cfg.log_level);
+	log_init((enum log_target)sd.cfg.log_target, (int)sd.cfg.log_level);
 
 	sd.exit_status = 1;
 	if (secret_load_api_key(sd.cfg.api_key_file, &api_key, &cause) != 0) {
@@ -332,18 +490,10 @@ main(int argc, char **argv)
 		log_err("cannot set up signals: %s", strerror(errno));
 		goto early;
 	}
-	sd.stream_fd = listener_open(sd.cfg.stream_socket, sd.cfg.socket_mode,
-	    sd.cfg.socket_group, &cause);
-	if (sd.stream_fd == -1) {
-		log_err("stream socket: %s", cause);
+	if (main_sockets(&sd, &cause) != 0) {
+		log_err("%s", cause);
 		goto early;
 	}
-	sd.stream_bound = 1;
-	if (main_control_socket(&sd, &cause) != 0) {
-		log_err("control socket: %s", cause);
-		goto early;
-	}
-
 	if (main_context(&sd) != 0 || main_watch_signals(&sd) != 0) {
 		log_err("cannot create the event loop");
 		goto early;
@@ -351,12 +501,9 @@ main(int argc, char **argv)
 	sd.hub = hub_new(&hcb, sd.cfg.reader_queue_limit);
 	sd.stream = stream_new(sd.vhost, sd.hub, sd.stream_fd,
 	    sd.cfg.max_readers, &cause);
-	ucb.ready = NULL;
-	ucb.state_changed = NULL;
-	ucb.finished = main_upstream_finished;
-	ucb.arg = &sd;
-	sd.upstream = upstream_new(sd.ctx, sd.vhost, &sd.cfg, sd.ws_url,
-	    api_key, sd.hub, &ucb, &cause);
+	if (sd.stream != NULL)
+		sd.upstream = upstream_new(sd.ctx, &sd.cfg, sd.ws_url, api_key,
+		    sd.hub, &ucb, &cause);
 	explicit_bzero(api_key, strlen(api_key));
 	free(api_key);
 	api_key = NULL;
@@ -365,12 +512,15 @@ main(int argc, char **argv)
 		log_err("%s", cause);
 		goto out;
 	}
+	sd.service = service_new(sd.ctx, sd.upstream, sd.hub,
+	    sd.cfg.max_reconnect_attempts);
 	sd.exit_status = 0;
 
 	log_event(LOG_INFO, MSGID_STARTED, NULL, "%s %s started: datastream "
 	    "%s, stream socket %s, control socket %s", PACKAGE_NAME,
-	    PACKAGE_VERSION, sd.ws_url, sd.cfg.stream_socket,
-	    sd.cfg.control_socket != NULL ? sd.cfg.control_socket : "none");
+	    PACKAGE_VERSION, sd.ws_url, sd.stream_bound != NULL ?
+	    sd.stream_bound : "from systemd", sd.control_bound != NULL ?
+	    sd.control_bound : sd.control_fd != -1 ? "from systemd" : "none");
 	upstream_start(sd.upstream);
 	while (!sd.done)
 		if (lws_service(sd.ctx, 0) < 0)
@@ -378,6 +528,7 @@ main(int argc, char **argv)
 
 out:
 	lws_sul_cancel(&sd.sul_stop);
+	service_free(sd.service);
 	lws_context_destroy(sd.ctx);
 	sd.ctx = NULL;
 	control_free(sd.control);

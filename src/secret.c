@@ -88,6 +88,22 @@ secret_read_file(const char *path, char **key, char **cause)
 	return 0;
 }
 
+/* Is there a systemd credential "api-key" to read the key from? */
+int
+secret_credential_present(void)
+{
+	const char	*dir = getenv("CREDENTIALS_DIRECTORY");
+	char		*path;
+	int		 present;
+
+	if (dir == NULL)
+		return 0;
+	xasprintf(&path, "%s/api-key", dir);
+	present = access(path, F_OK) == 0;
+	free(path);
+	return present;
+}
+
 /*
  * Find the API key (see the top of this file). Returns 0 with a malloc'd
  * *KEY, or -1 with *CAUSE.
@@ -95,7 +111,7 @@ secret_read_file(const char *path, char **key, char **cause)
 int
 secret_load_api_key(const char *key_file, char **key, char **cause)
 {
-	const char	*dir, *env;
+	const char	*env;
 	char		*path;
 	int		 rc;
 
@@ -103,14 +119,11 @@ secret_load_api_key(const char *key_file, char **key, char **cause)
 	if (key_file != NULL)
 		return secret_read_file(key_file, key, cause);
 
-	if ((dir = getenv("CREDENTIALS_DIRECTORY")) != NULL) {
-		xasprintf(&path, "%s/api-key", dir);
-		if (access(path, F_OK) == 0) {
-			rc = secret_read_file(path, key, cause);
-			free(path);
-			return rc;
-		}
+	if (secret_credential_present()) {
+		xasprintf(&path, "%s/api-key", getenv("CREDENTIALS_DIRECTORY"));
+		rc = secret_read_file(path, key, cause);
 		free(path);
+		return rc;
 	}
 
 	if ((env = getenv("SCHEMATIC_API_KEY")) != NULL) {

@@ -6,5 +6,6 @@
 #define STREAMD_SECRET_H
 
 int	secret_load_api_key(const char *, char **, char **);
+int	secret_credential_present(void);
 
 #endif

@@ -51,6 +51,13 @@ subs_new(size_t max_runtime)
 	return s;
 }
 
+/* Change the limit (on reload); entries already remembered stay. */
+void
+subs_set_max_runtime(struct subs *s, size_t max_runtime)
+{
+	s->max_runtime = max_runtime;
+}
+
 /* Free the registry and every entry. Accepts NULL. */
 void
 subs_free(struct subs *s)

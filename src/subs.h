@@ -25,6 +25,7 @@ enum subs_result {
 
 struct subs	*subs_new(size_t);
 void		 subs_free(struct subs *);
+void		 subs_set_max_runtime(struct subs *, size_t);
 enum subs_result subs_add(struct subs *, const struct config_sub *, int);
 enum subs_result subs_remove(struct subs *, const struct config_sub *);
 void		 subs_replace_configured(struct subs *,

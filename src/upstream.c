@@ -30,6 +30,7 @@
 #include <sys/queue.h>
 
 #include <libwebsockets.h>
+#include <openssl/x509.h>
 
 #include "backoff.h"
 #include "config.h"
@@ -57,7 +58,9 @@ struct upstream_tx {
 
 struct upstream {
 	struct lws_context	*ctx;
-	struct lws_vhost	*vhost;
+	struct lws_vhost	*vhost;		/* ours: its client TLS setup */
+	struct lws_vhost	*old_vhost;	/* replaced; destroyed when idle */
+	unsigned		 vhost_generation;
 	const struct config	*cfg;
 	struct hub		*hub;
 	struct subs		*subs;		/* sent on every connection */
@@ -78,6 +81,8 @@ struct upstream {
 	int			 close_code;	/* from the peer, 0 if none */
 	int			 http_status;	/* of the upgrade response */
 	int			 fatal_status;	/* non-zero: do not retry */
+	int			 redial_now;	/* reconfigured: no backoff */
+	struct log_ratelimit	 failure_log;
 
 	/* Connection progress. */
 	int			 snapshot_pending;
@@ -95,6 +100,7 @@ struct upstream {
 	lws_sorted_usec_list_t	 sul_pong;
 	lws_sorted_usec_list_t	 sul_ready;
 	lws_sorted_usec_list_t	 sul_write;
+	lws_sorted_usec_list_t	 sul_vhost_gc;
 
 	/* Counters for status. */
 	uint64_t		 connected_since_ms;
@@ -110,6 +116,7 @@ static const lws_retry_bo_t upstream_no_lws_validity = {
 
 static void	upstream_connect(struct upstream *);
 static void	upstream_ended(struct upstream *);
+static void	upstream_vhost_gc(lws_sorted_usec_list_t *);
 
 /* Milliseconds since the epoch, for status fields. */
 static uint64_t
@@ -484,7 +491,6 @@ upstream_callback(struct lws *wsi, enum lws_callback_reasons reason,
 	unsigned char	**p, *end;
 	char		  version[64];
 
-	(void)user;
 	/* Every wsi's WSI_DESTROY lands here (protocol 0): only ours count. */
 	if (up == NULL || lws_get_protocol(wsi) == NULL ||
 	    lws_get_protocol(wsi)->callback != upstream_callback)
@@ -515,6 +521,13 @@ upstream_callback(struct lws *wsi, enum lws_callback_reasons reason,
 			return -1;
 		}
 		break;
+	case LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION:
+		/* user is the X509_STORE_CTX, len OpenSSL's verdict. */
+		if (len == 0)
+			upstream_fail(up, "TLS: server certificate rejected: %s",
+			    X509_verify_cert_error_string(
+			    X509_STORE_CTX_get_error(user)));
+		return 0;
 	case LWS_CALLBACK_ESTABLISHED_CLIENT_HTTP:
 		/* Only here is the upgrade's HTTP status readable (pitfall 9). */
 		up->http_status = (int)lws_http_client_http_response(wsi);
@@ -558,9 +571,10 @@ upstream_callback(struct lws *wsi, enum lws_callback_reasons reason,
 
 /* Log the end of a connection with its structured fields. */
 static void
-upstream_log_disconnect(struct upstream *up, const char *what)
+upstream_log_disconnect(struct upstream *up, const char *what,
+    unsigned suppressed)
 {
-	char		 url_field[600], code_field[32];
+	char		 url_field[600], code_field[32], held[64] = "";
 	const char	*fields[3];
 	int		 n = 0;
 
@@ -572,8 +586,11 @@ upstream_log_disconnect(struct upstream *up, const char *what)
 		fields[n++] = code_field;
 	}
 	fields[n] = NULL;
-	log_event(LOG_WARNING, MSGID_DISCONNECTED, fields, "upstream %s: %s",
-	    what, up->error);
+	if (suppressed > 0)
+		snprintf(held, sizeof held, " (%u similar failures not logged)",
+		    suppressed);
+	log_event(LOG_WARNING, MSGID_DISCONNECTED, fields, "upstream %s: %s%s",
+	    what, up->error, held);
 }
 
 /* Give up for good: tell the owner with the exit status. */
@@ -606,6 +623,8 @@ upstream_ended(struct upstream *up)
 	char			 attempt_field[40], backoff_field[40];
 	const char		*fields[3] = { attempt_field, backoff_field, NULL };
 	uint64_t		 delay_ms;
+	unsigned		 suppressed = 0;
+	int			 logged;
 
 	upstream_cancel_timers(up);
 	upstream_txq_clear(up);
@@ -630,9 +649,23 @@ upstream_ended(struct upstream *up)
 		return;
 	}
 
-	upstream_log_disconnect(up, was == UPSTREAM_READY ? "disconnected" :
-	    "connection attempt failed");
+	if (up->old_vhost != NULL)
+		upstream_timer(up, &up->sul_vhost_gc, upstream_vhost_gc, 0);
+	if (up->redial_now) {
+		/* A reload changed where or how to connect: no backoff. */
+		up->redial_now = 0;
+		log_info("reconnecting: %s", up->error);
+		upstream_set_state(up, UPSTREAM_BACKOFF);
+		upstream_timer(up, &up->sul_retry, upstream_retry, 0);
+		return;
+	}
+
 	up->failures++;
+	logged = log_ratelimit_check(&up->failure_log, util_now_ms(),
+	    &suppressed);
+	if (logged)
+		upstream_log_disconnect(up, was == UPSTREAM_READY ?
+		    "disconnected" : "connection attempt failed", suppressed);
 	if (up->cfg->max_reconnect_attempts > 0 &&
 	    up->failures >= up->cfg->max_reconnect_attempts) {
 		log_event(LOG_ERR, MSGID_ATTEMPTS_EXHAUSTED, NULL,
@@ -650,12 +683,61 @@ upstream_ended(struct upstream *up)
 	    up->failures);
 	snprintf(backoff_field, sizeof backoff_field, "BACKOFF_MS=%llu",
 	    (unsigned long long)delay_ms);
-	log_event(LOG_INFO, MSGID_RECONNECT_SCHEDULED, fields,
-	    "reconnecting in %llums (attempt %u%s)",
-	    (unsigned long long)delay_ms, up->failures,
-	    up->cfg->max_reconnect_attempts ? "" : ", no limit");
+	if (logged)
+		log_event(LOG_INFO, MSGID_RECONNECT_SCHEDULED, fields,
+		    "reconnecting in %llums (attempt %u%s)",
+		    (unsigned long long)delay_ms, up->failures,
+		    up->cfg->max_reconnect_attempts ? "" : ", no limit");
 	upstream_set_state(up, UPSTREAM_BACKOFF);
 	upstream_timer(up, &up->sul_retry, upstream_retry, delay_ms);
+}
+
+/* The upstream's own protocol list: index 0 hears its WSI_DESTROY. */
+static const struct lws_protocols upstream_protocols[] = {
+	{ "streamd-upstream", upstream_callback, 0, 0, 0, NULL, 0 },
+	{ NULL, NULL, 0, 0, 0, NULL, 0 }
+};
+
+/*
+ * A vhost carrying the client TLS setup of the configuration: the system
+ * trust store, or ca_file alone. A reload that changes ca_file gets a new
+ * vhost, since lws fixes a vhost's client SSL_CTX at creation.
+ */
+static struct lws_vhost *
+upstream_vhost_new(struct upstream *up, char **cause)
+{
+	struct lws_context_creation_info	info;
+	struct lws_vhost			*vh;
+	char					 name[32];
+
+	memset(&info, 0, sizeof info);
+	snprintf(name, sizeof name, "upstream-%u", ++up->vhost_generation);
+	info.vhost_name = name;
+	info.port = CONTEXT_PORT_NO_LISTEN;
+	info.protocols = upstream_protocols;
+	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+	if (up->cfg->ca_file != NULL) {
+		info.client_ssl_ca_filepath = up->cfg->ca_file;
+		info.options |= LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
+	}
+	if ((vh = lws_create_vhost(up->ctx, &info)) == NULL)
+		xasprintf(cause, "cannot set up TLS%s%s", up->cfg->ca_file ?
+		    " with ca_file " : "", up->cfg->ca_file ? up->cfg->ca_file :
+		    "");
+	return vh;
+}
+
+/* Destroy a vhost replaced by a reload, once its connection is gone. */
+static void
+upstream_vhost_gc(lws_sorted_usec_list_t *sul)
+{
+	struct upstream *up = lws_container_of(sul, struct upstream,
+	    sul_vhost_gc);
+
+	if (up->old_vhost != NULL && up->wsi == NULL) {
+		lws_vhost_destroy(up->old_vhost);
+		up->old_vhost = NULL;
+	}
 }
 
 /* Dial once. */
@@ -700,12 +782,12 @@ upstream_connect(struct upstream *up)
 
 /*
  * A session for CFG, relaying into HUB. URL is the converted WebSocket URL;
- * API_KEY is copied. Returns NULL with *CAUSE on a bad URL.
+ * API_KEY is copied. Returns NULL with *CAUSE on a bad URL or TLS setup.
  */
 struct upstream *
-upstream_new(struct lws_context *ctx, struct lws_vhost *vhost,
-    const struct config *cfg, const char *ws_url, const char *api_key,
-    struct hub *hub, const struct upstream_callbacks *cb, char **cause)
+upstream_new(struct lws_context *ctx, const struct config *cfg,
+    const char *ws_url, const char *api_key, struct hub *hub,
+    const struct upstream_callbacks *cb, char **cause)
 {
 	struct upstream	*up = xcalloc(1, sizeof *up);
 	size_t		 i;
@@ -714,13 +796,17 @@ upstream_new(struct lws_context *ctx, struct lws_vhost *vhost,
 		free(up);
 		return NULL;
 	}
+	up->ctx = ctx;
+	up->cfg = cfg;
+	if ((up->vhost = upstream_vhost_new(up, cause)) == NULL) {
+		url_parts_free(&up->parts);
+		free(up);
+		return NULL;
+	}
 	up->relay = relay_new(hub, cfg->max_message_size);
 	up->subs = subs_new(cfg->max_subscriptions);
 	for (i = 0; i < cfg->nsubs; i++)
 		subs_add(up->subs, &cfg->subs[i], 1);
-	up->ctx = ctx;
-	up->vhost = vhost;
-	up->cfg = cfg;
 	up->hub = hub;
 	up->cb = *cb;
 	up->ws_url = xstrdup(ws_url);
@@ -728,6 +814,95 @@ upstream_new(struct lws_context *ctx, struct lws_vhost *vhost,
 	up->state = UPSTREAM_IDLE;
 	TAILQ_INIT(&up->txq);
 	return up;
+}
+
+/* subs_replace_configured callback: tell a connection that is up. */
+static void
+upstream_config_sub_changed(void *arg, const struct config_sub *sub,
+    const char *action)
+{
+	struct upstream	*up = arg;
+
+	if (upstream_connected(up))
+		upstream_queue_sub(up, sub, action, NULL);
+}
+
+/* Replace the key; the old one is wiped. */
+static void
+upstream_set_key(struct upstream *up, const char *api_key)
+{
+	explicit_bzero(up->api_key, strlen(up->api_key));
+	free(up->api_key);
+	up->api_key = xstrdup(api_key);
+}
+
+/*
+ * The configuration was reloaded (the struct config the session reads
+ * now holds the new one). WS_URL is the converted url; API_KEY the key to
+ * use (NULL: keep the current one); TLS_CHANGED says ca_file changed. Limits and
+ * subscriptions apply in place; a new url, key or TLS setup reconnects at
+ * once, without counting as a failure. Returns -1 with *CAUSE (nothing
+ * changed) if the new url or TLS setup is unusable.
+ */
+int
+upstream_reconfigure(struct upstream *up, const char *ws_url,
+    const char *api_key, int tls_changed, char **cause)
+{
+	struct url_parts	 parts;
+	struct lws_vhost	*vh = NULL;
+	int			 redial;
+
+	if (url_parse(ws_url, &parts, cause) != 0)
+		return -1;
+	if (tls_changed && (vh = upstream_vhost_new(up, cause)) == NULL) {
+		url_parts_free(&parts);
+		return -1;
+	}
+	redial = tls_changed || strcmp(ws_url, up->ws_url) != 0 ||
+	    (api_key != NULL && strcmp(api_key, up->api_key) != 0);
+	url_parts_free(&up->parts);
+	up->parts = parts;
+	free(up->ws_url);
+	up->ws_url = xstrdup(ws_url);
+	if (api_key != NULL)
+		upstream_set_key(up, api_key);
+	if (vh != NULL) {
+		if (up->old_vhost != NULL)	/* a reload before the gc ran */
+			lws_vhost_destroy(up->old_vhost);
+		up->old_vhost = up->vhost;
+		up->vhost = vh;
+	}
+	relay_set_max_message_size(up->relay, up->cfg->max_message_size);
+	subs_set_max_runtime(up->subs, up->cfg->max_subscriptions);
+	subs_replace_configured(up->subs, up->cfg->subs, up->cfg->nsubs,
+	    upstream_config_sub_changed, up);
+	if (up->snapshot_pending && !subs_has_type(up->subs,
+	    UPSTREAM_FLAGS_TYPE)) {
+		up->snapshot_pending = 0;
+		upstream_check_ready(up);
+	}
+	if (!redial)
+		return 0;
+
+	switch (up->state) {
+	case UPSTREAM_CONNECTING:
+	case UPSTREAM_SUBSCRIBING:
+	case UPSTREAM_READY:
+		up->redial_now = 1;
+		upstream_fail(up, "configuration reloaded (url, API key or "
+		    "ca_file changed)");
+		upstream_kill(up);
+		break;
+	case UPSTREAM_BACKOFF:
+		lws_sul_cancel(&up->sul_retry);
+		upstream_connect(up);
+		break;
+	default:
+		break;
+	}
+	if (up->old_vhost != NULL && up->wsi == NULL)
+		upstream_timer(up, &up->sul_vhost_gc, upstream_vhost_gc, 0);
+	return 0;
 }
 
 /* Free the session (its wsi must be gone). Accepts NULL. */
@@ -747,6 +922,7 @@ upstream_free(struct upstream *up)
 	}
 	free(up->ws_url);
 	relay_free(up->relay);
+	lws_sul_cancel(&up->sul_vhost_gc);
 	free(up);
 }
 

@@ -58,9 +58,11 @@ struct upstream_stats {
 	const char	*last_stream_id;	/* "" when none seen */
 };
 
-struct upstream	*upstream_new(struct lws_context *, struct lws_vhost *,
-		    const struct config *, const char *, const char *,
-		    struct hub *, const struct upstream_callbacks *, char **);
+struct upstream	*upstream_new(struct lws_context *, const struct config *,
+		    const char *, const char *, struct hub *,
+		    const struct upstream_callbacks *, char **);
+int		 upstream_reconfigure(struct upstream *, const char *,
+		    const char *, int, char **);
 void		 upstream_free(struct upstream *);
 void		 upstream_start(struct upstream *);
 void		 upstream_stop(struct upstream *);
