@@ -17,9 +17,10 @@
  * a stalled upgrade reports only CLOSED_CLIENT_HTTP); that is the one place
  * which picks the next state. The close callbacks only record why.
  *
- * Every complete message is validated and compacted once (jscan), becomes
- * one refcounted line, and is handed to the hub. The payload is never
- * logged; the API key is never logged.
+ * Each message goes to relay.c (the per-message path). The payload is
+ * never logged; the API key is never logged. What the rest of the daemon
+ * asks of the session (subscriptions, send, reload, status) is in
+ * upstream_api.c.
  */
 #include "autoconfig.h"
 
@@ -41,72 +42,9 @@
 #include "relay.h"
 #include "subs.h"
 #include "upstream.h"
+#include "upstream_int.h"
 #include "url.h"
 #include "util.h"
-
-#define UPSTREAM_FLAGS_TYPE	"rulesengine.Flags"
-#define UPSTREAM_ERROR_MAX	256
-/* Bytes of control-made frames that may wait for the connection. */
-#define UPSTREAM_TXQ_LIMIT	(4 * 1024 * 1024)
-
-/* One frame waiting to be written upstream, with LWS_PRE headroom. */
-struct upstream_tx {
-	TAILQ_ENTRY(upstream_tx) entry;
-	size_t			 len;
-	unsigned char		 buf[];		/* LWS_PRE + len */
-};
-
-struct upstream {
-	struct lws_context	*ctx;
-	struct lws_vhost	*vhost;		/* ours: its client TLS setup */
-	struct lws_vhost	*old_vhost;	/* replaced; destroyed when idle */
-	unsigned		 vhost_generation;
-	const struct config	*cfg;
-	struct hub		*hub;
-	struct subs		*subs;		/* sent on every connection */
-	struct upstream_callbacks cb;
-	char			*ws_url;
-	struct url_parts	 parts;
-	char			*api_key;
-
-	enum upstream_state	 state;
-	struct lws		*wsi;
-	int			 attempt_open;	/* a wsi may still report */
-	unsigned		 failures;	/* consecutive, reset on ready */
-	int			 ever_ready;
-	uint64_t		 retry_at_ms;
-
-	/* Why the current connection ended: the first reason wins. */
-	char			 error[UPSTREAM_ERROR_MAX];
-	int			 close_code;	/* from the peer, 0 if none */
-	int			 http_status;	/* of the upgrade response */
-	int			 fatal_status;	/* non-zero: do not retry */
-	int			 redial_now;	/* reconfigured: no backoff */
-	struct log_ratelimit	 failure_log;
-
-	/* Connection progress. */
-	int			 snapshot_pending;
-	unsigned		 subs_unsent;
-	int			 want_ping;
-	int			 write_armed;
-	TAILQ_HEAD(, upstream_tx) txq;
-	size_t			 txq_bytes;
-
-	struct relay		*relay;		/* the per-message path */
-
-	lws_sorted_usec_list_t	 sul_retry;
-	lws_sorted_usec_list_t	 sul_handshake;
-	lws_sorted_usec_list_t	 sul_ping;
-	lws_sorted_usec_list_t	 sul_pong;
-	lws_sorted_usec_list_t	 sul_ready;
-	lws_sorted_usec_list_t	 sul_write;
-	lws_sorted_usec_list_t	 sul_vhost_gc;
-
-	/* Counters for status. */
-	uint64_t		 connected_since_ms;
-	uint64_t		 reconnects;
-	char			 last_error[UPSTREAM_ERROR_MAX];
-};
 
 /* lws keeps no validity timer of its own: keepalive is ours (ms precise). */
 static const lws_retry_bo_t upstream_no_lws_validity = {
@@ -114,9 +52,7 @@ static const lws_retry_bo_t upstream_no_lws_validity = {
 	.secs_since_valid_hangup = 0,
 };
 
-static void	upstream_connect(struct upstream *);
 static void	upstream_ended(struct upstream *);
-static void	upstream_vhost_gc(lws_sorted_usec_list_t *);
 
 /* Milliseconds since the epoch, for status fields. */
 static uint64_t
@@ -129,7 +65,7 @@ upstream_wall_ms(void)
 }
 
 /* Enter STATE and tell the owner. */
-static void
+void
 upstream_set_state(struct upstream *up, enum upstream_state state)
 {
 	up->state = state;
@@ -138,7 +74,7 @@ upstream_set_state(struct upstream *up, enum upstream_state state)
 }
 
 /* Record why the connection is ending; the first reason is kept. */
-static void __attribute__((format(printf, 2, 3)))
+void __attribute__((format(printf, 2, 3)))
 upstream_fail(struct upstream *up, const char *fmt, ...)
 {
 	va_list	ap;
@@ -151,7 +87,7 @@ upstream_fail(struct upstream *up, const char *fmt, ...)
 }
 
 /* Tear the current connection down from outside its callbacks. */
-static void
+void
 upstream_kill(struct upstream *up)
 {
 	if (up->wsi != NULL)
@@ -160,7 +96,7 @@ upstream_kill(struct upstream *up)
 }
 
 /* Schedule SUL to fire CB after MS milliseconds. */
-static void
+void
 upstream_timer(struct upstream *up, lws_sorted_usec_list_t *sul,
     sul_cb_t cb, uint64_t ms)
 {
@@ -168,7 +104,7 @@ upstream_timer(struct upstream *up, lws_sorted_usec_list_t *sul,
 }
 
 /* Stop every per-connection timer. */
-static void
+void
 upstream_cancel_timers(struct upstream *up)
 {
 	lws_sul_cancel(&up->sul_handshake);
@@ -180,7 +116,7 @@ upstream_cancel_timers(struct upstream *up)
 }
 
 /* Drop queued frames (their connection is gone). */
-static void
+void
 upstream_txq_clear(struct upstream *up)
 {
 	struct upstream_tx	*tx;
@@ -264,7 +200,7 @@ upstream_ping_tick(lws_sorted_usec_list_t *sul)
 }
 
 /* Queue TEXT (LEN bytes) to be sent upstream as one text frame. */
-static void
+void
 upstream_queue(struct upstream *up, const char *text, size_t len)
 {
 	struct upstream_tx	*tx;
@@ -278,7 +214,7 @@ upstream_queue(struct upstream *up, const char *text, size_t len)
 }
 
 /* Queue the frame that asks the server to ACTION ("start"/"stop") SUB. */
-static void
+void
 upstream_queue_sub(struct upstream *up, const struct config_sub *sub,
     const char *action, const char *replay_from)
 {
@@ -309,7 +245,7 @@ upstream_publish_state(struct upstream *up, struct line *l)
 }
 
 /* Everything is in place: subscriptions out, snapshot complete. */
-static void
+void
 upstream_check_ready(struct upstream *up)
 {
 	const char	*fields[3];
@@ -594,7 +530,7 @@ upstream_log_disconnect(struct upstream *up, const char *what,
 }
 
 /* Give up for good: tell the owner with the exit status. */
-static void
+void
 upstream_finish(struct upstream *up, enum upstream_state state, int status)
 {
 	upstream_set_state(up, state);
@@ -703,7 +639,7 @@ static const struct lws_protocols upstream_protocols[] = {
  * trust store, or ca_file alone. A reload that changes ca_file gets a new
  * vhost, since lws fixes a vhost's client SSL_CTX at creation.
  */
-static struct lws_vhost *
+struct lws_vhost *
 upstream_vhost_new(struct upstream *up, char **cause)
 {
 	struct lws_context_creation_info	info;
@@ -728,7 +664,7 @@ upstream_vhost_new(struct upstream *up, char **cause)
 }
 
 /* Destroy a vhost replaced by a reload, once its connection is gone. */
-static void
+void
 upstream_vhost_gc(lws_sorted_usec_list_t *sul)
 {
 	struct upstream *up = lws_container_of(sul, struct upstream,
@@ -741,7 +677,7 @@ upstream_vhost_gc(lws_sorted_usec_list_t *sul)
 }
 
 /* Dial once. */
-static void
+void
 upstream_connect(struct upstream *up)
 {
 	struct lws_client_connect_info	info;
@@ -778,131 +714,6 @@ upstream_connect(struct upstream *up)
 		upstream_fail(up, "cannot connect to %s", up->parts.host);
 		upstream_ended(up);
 	}
-}
-
-/*
- * A session for CFG, relaying into HUB. URL is the converted WebSocket URL;
- * API_KEY is copied. Returns NULL with *CAUSE on a bad URL or TLS setup.
- */
-struct upstream *
-upstream_new(struct lws_context *ctx, const struct config *cfg,
-    const char *ws_url, const char *api_key, struct hub *hub,
-    const struct upstream_callbacks *cb, char **cause)
-{
-	struct upstream	*up = xcalloc(1, sizeof *up);
-	size_t		 i;
-
-	if (url_parse(ws_url, &up->parts, cause) != 0) {
-		free(up);
-		return NULL;
-	}
-	up->ctx = ctx;
-	up->cfg = cfg;
-	if ((up->vhost = upstream_vhost_new(up, cause)) == NULL) {
-		url_parts_free(&up->parts);
-		free(up);
-		return NULL;
-	}
-	up->relay = relay_new(hub, cfg->max_message_size);
-	up->subs = subs_new(cfg->max_subscriptions);
-	for (i = 0; i < cfg->nsubs; i++)
-		subs_add(up->subs, &cfg->subs[i], 1);
-	up->hub = hub;
-	up->cb = *cb;
-	up->ws_url = xstrdup(ws_url);
-	up->api_key = xstrdup(api_key);
-	up->state = UPSTREAM_IDLE;
-	TAILQ_INIT(&up->txq);
-	return up;
-}
-
-/* subs_replace_configured callback: tell a connection that is up. */
-static void
-upstream_config_sub_changed(void *arg, const struct config_sub *sub,
-    const char *action)
-{
-	struct upstream	*up = arg;
-
-	if (upstream_connected(up))
-		upstream_queue_sub(up, sub, action, NULL);
-}
-
-/* Replace the key; the old one is wiped. */
-static void
-upstream_set_key(struct upstream *up, const char *api_key)
-{
-	explicit_bzero(up->api_key, strlen(up->api_key));
-	free(up->api_key);
-	up->api_key = xstrdup(api_key);
-}
-
-/*
- * The configuration was reloaded (the struct config the session reads
- * now holds the new one). WS_URL is the converted url; API_KEY the key to
- * use (NULL: keep the current one); TLS_CHANGED says ca_file changed. Limits and
- * subscriptions apply in place; a new url, key or TLS setup reconnects at
- * once, without counting as a failure. Returns -1 with *CAUSE (nothing
- * changed) if the new url or TLS setup is unusable.
- */
-int
-upstream_reconfigure(struct upstream *up, const char *ws_url,
-    const char *api_key, int tls_changed, char **cause)
-{
-	struct url_parts	 parts;
-	struct lws_vhost	*vh = NULL;
-	int			 redial;
-
-	if (url_parse(ws_url, &parts, cause) != 0)
-		return -1;
-	if (tls_changed && (vh = upstream_vhost_new(up, cause)) == NULL) {
-		url_parts_free(&parts);
-		return -1;
-	}
-	redial = tls_changed || strcmp(ws_url, up->ws_url) != 0 ||
-	    (api_key != NULL && strcmp(api_key, up->api_key) != 0);
-	url_parts_free(&up->parts);
-	up->parts = parts;
-	free(up->ws_url);
-	up->ws_url = xstrdup(ws_url);
-	if (api_key != NULL)
-		upstream_set_key(up, api_key);
-	if (vh != NULL) {
-		if (up->old_vhost != NULL)	/* a reload before the gc ran */
-			lws_vhost_destroy(up->old_vhost);
-		up->old_vhost = up->vhost;
-		up->vhost = vh;
-	}
-	relay_set_max_message_size(up->relay, up->cfg->max_message_size);
-	subs_set_max_runtime(up->subs, up->cfg->max_subscriptions);
-	subs_replace_configured(up->subs, up->cfg->subs, up->cfg->nsubs,
-	    upstream_config_sub_changed, up);
-	if (up->snapshot_pending && !subs_has_type(up->subs,
-	    UPSTREAM_FLAGS_TYPE)) {
-		up->snapshot_pending = 0;
-		upstream_check_ready(up);
-	}
-	if (!redial)
-		return 0;
-
-	switch (up->state) {
-	case UPSTREAM_CONNECTING:
-	case UPSTREAM_SUBSCRIBING:
-	case UPSTREAM_READY:
-		up->redial_now = 1;
-		upstream_fail(up, "configuration reloaded (url, API key or "
-		    "ca_file changed)");
-		upstream_kill(up);
-		break;
-	case UPSTREAM_BACKOFF:
-		lws_sul_cancel(&up->sul_retry);
-		upstream_connect(up);
-		break;
-	default:
-		break;
-	}
-	if (up->old_vhost != NULL && up->wsi == NULL)
-		upstream_timer(up, &up->sul_vhost_gc, upstream_vhost_gc, 0);
-	return 0;
 }
 
 /* Free the session (its wsi must be gone). Accepts NULL. */
@@ -959,158 +770,3 @@ upstream_stop(struct upstream *up)
 	lws_callback_on_writable(up->wsi);
 }
 
-/* Whether a connection is up that frames can be queued on now. */
-int
-upstream_connected(const struct upstream *up)
-{
-	return up->wsi != NULL && (up->state == UPSTREAM_SUBSCRIBING ||
-	    up->state == UPSTREAM_READY);
-}
-
-/* Refuse a frame of LEN bytes when too much already waits to be sent. */
-static int
-upstream_txq_room(const struct upstream *up, size_t len, char **cause)
-{
-	if (up->txq_bytes > 0 && up->txq_bytes + len > UPSTREAM_TXQ_LIMIT) {
-		xasprintf(cause, "upstream send queue full (%zu bytes waiting)",
-		    up->txq_bytes);
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * Subscribe to SUB from now on, on this connection (if one is up) and on
- * every later one. Returns what was done, or -1 with *CAUSE.
- */
-int
-upstream_subscribe(struct upstream *up, const struct config_sub *sub,
-    char **cause)
-{
-	int	connected = upstream_connected(up);
-
-	if (connected && upstream_txq_room(up, 0, cause) != 0)
-		return -1;
-	switch (subs_add(up->subs, sub, 0)) {
-	case SUBS_ADDED:
-		break;
-	case SUBS_DUPLICATE:
-		return UPSTREAM_SUB_DUPLICATE;
-	case SUBS_FULL:
-		xasprintf(cause, "too many subscriptions (max_subscriptions "
-		    "is %u)", up->cfg->max_subscriptions);
-		return -1;
-	default:
-		xasprintf(cause, "cannot subscribe");
-		return -1;
-	}
-	if (!connected)
-		return UPSTREAM_SUB_PENDING;
-	upstream_queue_sub(up, sub, "start", NULL);
-	return UPSTREAM_SUB_SENT;
-}
-
-/*
- * Stop subscribing to SUB (one made at run time): tell the server if a
- * connection is up, and forget it. Returns what was done, or -1 with
- * *CAUSE.
- */
-int
-upstream_unsubscribe(struct upstream *up, const struct config_sub *sub,
-    char **cause)
-{
-	int	connected = upstream_connected(up);
-
-	if (connected && upstream_txq_room(up, 0, cause) != 0)
-		return -1;
-	switch (subs_remove(up->subs, sub)) {
-	case SUBS_REMOVED:
-		break;
-	case SUBS_UNKNOWN:
-		xasprintf(cause, "no such subscription");
-		return -1;
-	case SUBS_CONFIGURED:
-		xasprintf(cause, "subscription comes from the configuration "
-		    "file; it cannot be removed at run time");
-		return -1;
-	default:
-		xasprintf(cause, "cannot unsubscribe");
-		return -1;
-	}
-	if (up->snapshot_pending &&
-	    !subs_has_type(up->subs, UPSTREAM_FLAGS_TYPE)) {
-		/* No flags subscription is left to complete readiness. */
-		up->snapshot_pending = 0;
-		upstream_check_ready(up);
-	}
-	if (!connected)
-		return UPSTREAM_SUB_FORGOTTEN;
-	upstream_queue_sub(up, sub, "stop", NULL);
-	return UPSTREAM_SUB_SENT;
-}
-
-/*
- * Send TEXT (LEN bytes, one JSON text) to the server as it is, on the
- * connection that is up. -1 with *CAUSE when there is none.
- */
-int
-upstream_send(struct upstream *up, const char *text, size_t len,
-    char **cause)
-{
-	if (!upstream_connected(up)) {
-		xasprintf(cause, "not connected");
-		return -1;
-	}
-	if (upstream_txq_room(up, len, cause) != 0)
-		return -1;
-	upstream_queue(up, text, len);
-	return 0;
-}
-
-/* The subscriptions sent on every connection. */
-const struct subs *
-upstream_subs(const struct upstream *up)
-{
-	return up->subs;
-}
-
-/* A snapshot of the session's counters. */
-void
-upstream_stats(const struct upstream *up, struct upstream_stats *st)
-{
-	struct relay_stats	rs;
-	uint64_t		now = util_now_ms();
-
-	memset(st, 0, sizeof *st);
-	st->state = up->state;
-	st->url = up->ws_url;
-	st->connected_since_ms = up->connected_since_ms;
-	relay_stats(up->relay, &rs);
-	st->last_message_ms = rs.last_message_ms;
-	st->reconnects = up->reconnects;
-	st->failures = up->failures;
-	if (up->state == UPSTREAM_BACKOFF && up->retry_at_ms > now)
-		st->next_attempt_in_ms = up->retry_at_ms - now;
-	st->messages_in = rs.messages_in;
-	st->bytes_in = rs.bytes_in;
-	st->messages_dropped = rs.messages_dropped;
-	st->last_error = up->last_error;
-	st->last_stream_id = rs.last_stream_id;
-}
-
-/* The state's name as status and STATUS= show it. */
-const char *
-upstream_state_name(enum upstream_state state)
-{
-	switch (state) {
-	case UPSTREAM_IDLE:		return "idle";
-	case UPSTREAM_CONNECTING:	return "connecting";
-	case UPSTREAM_SUBSCRIBING:	return "subscribing";
-	case UPSTREAM_READY:		return "ready";
-	case UPSTREAM_BACKOFF:		return "backoff";
-	case UPSTREAM_STOPPING:		return "stopping";
-	case UPSTREAM_STOPPED:		return "stopped";
-	case UPSTREAM_FATAL:		return "failed";
-	}
-	return "unknown";
-}
