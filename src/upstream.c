@@ -711,7 +711,8 @@ upstream_connect(struct upstream *up)
 		/* Failed before lws could report it through a wsi. */
 		up->attempt_open = 0;
 		up->wsi = NULL;
-		upstream_fail(up, "cannot connect to %s", up->parts.host);
+		upstream_fail(up, "cannot connect to %s: name resolution or "
+		    "socket setup failed", up->parts.host);
 		upstream_ended(up);
 	}
 }
