@@ -9,12 +9,7 @@
  * exits except on out-of-memory (or aborts on a default the table itself
  * gets wrong).
  */
-#ifdef HAVE_CONFIG_H
 #include "autoconfig.h"
-#endif
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 
 #include <sys/types.h>
 #include <sys/un.h>
@@ -29,6 +24,8 @@
 #include <string.h>
 
 #include "config.h"
+#include "config_int.h"
+#include "util.h"
 
 #define MS_PER_S	1000ULL
 #define MS_PER_MIN	60000ULL
@@ -38,44 +35,6 @@
 #define GIB		(1024 * MIB)
 
 #define SPACES		" \t\r\n\f\v"
-#define QUOTE_SIZE	96	/* a value quoted in a message, with "..." */
-#define OPT_KEY_BASE	256	/* getopt value of the first key option */
-#define OPT_NAME_SIZE	32	/* longest key name, dashed, with its NUL */
-
-enum config_type {
-	CONFIG_STRING,		/* non-empty, no control characters */
-	CONFIG_PATH,		/* a string that is an absolute path */
-	CONFIG_MODE,		/* octal permission bits, at most 0777 */
-	CONFIG_UINT,		/* unsigned, decimal */
-	CONFIG_DURATION,	/* ms, s or m suffix; stored in ms */
-	CONFIG_SIZE,		/* bytes, K/M/G or KiB/MiB/GiB suffix */
-	CONFIG_CHOICE,		/* one name of the key's choices table */
-	CONFIG_SUBSCRIBE,	/* repeatable: TYPE [KEY=VALUE ...] or none */
-};
-
-#define CONFIG_OPTIONAL	0x1	/* an empty value unsets it (NULL) */
-#define CONFIG_SOCKET	0x2	/* path must fit a sockaddr_un */
-
-struct config_key {
-	const char	*name;
-	enum config_type type;
-	size_t		 offset;	/* of the field in struct config */
-	int		 flags;
-	uint64_t	 min;		/* numeric range, in stored units */
-	uint64_t	 max;
-	const char	*def;		/* in file syntax; NULL: unset */
-	const char	*arg;		/* metavariable in --help */
-	const char	*help;
-	const struct config_choice *choices; /* CONFIG_CHOICE: NULL-ended */
-};
-
-/* A named value of a CONFIG_CHOICE key; the first name of a value is the
- * one the dump and config_log_level_name give. */
-struct config_choice {
-	const char	*name;
-	int		 value;
-};
-
 static const struct config_choice config_log_levels[] = {
 	{ "err", LOG_LEVEL_ERR },
 	{ "error", LOG_LEVEL_ERR },
@@ -95,7 +54,7 @@ static const struct config_choice config_log_targets[] = {
 
 #define F(field)	offsetof(struct config, field)
 
-static const struct config_key config_keys[] = {
+const struct config_key config_keys[] = {
 	{ "url", CONFIG_STRING, F(url), 0, 0, 0,
 	  "https://api.schematichq.com", "URL",
 	  "API URL (http/https) or datastream URL (ws/wss)", NULL },
@@ -168,23 +127,9 @@ static const struct config_key config_keys[] = {
 	  "auto", "TARGET", "journal, stderr, or auto (the journal when "
 	  "stderr is the journal stream)", config_log_targets },
 };
-#define NKEYS	(sizeof config_keys / sizeof config_keys[0])
-
-/* The options that are not keys; their getopt value is the short letter. */
-static const struct {
-	const char	*name;
-	int		 letter;
-	const char	*arg;
-	const char	*help;
-} config_options[] = {
-	{ "config", 'c', "FILE", "read FILE instead of the default file" },
-	{ "check-config", 't', NULL, "check the configuration and exit" },
-	{ "dump-config", 'T', NULL,
-	  "print the effective configuration and exit" },
-	{ "help", 'h', NULL, "print this help and exit" },
-	{ "version", 'V', NULL, "print the version and exit" },
-};
-#define NOPTIONS (sizeof config_options / sizeof config_options[0])
+#define NKEYS	CONFIG_NKEYS
+_Static_assert(sizeof config_keys / sizeof config_keys[0] == CONFIG_NKEYS,
+    "CONFIG_NKEYS in config_int.h must count config_keys");
 
 static const struct {
 	const char	*alias;
@@ -199,53 +144,24 @@ static const struct {
 };
 
 
-/* Out of memory: nothing sensible is left to do. */
-static void __attribute__((noreturn))
-config_oom(void)
-{
-	fputs("schematic-streamd: out of memory\n", stderr);
-	exit(1);
-}
-
-static char *
-config_strdup(const char *s)
-{
-	char	*p;
-
-	if ((p = strdup(s)) == NULL)
-		config_oom();
-	return p;
-}
-
-static void *
-config_reallocarray(void *old, size_t n, size_t size)
-{
-	void	*p;
-
-	if (size != 0 && n > SIZE_MAX / size)
-		config_oom();
-	if ((p = realloc(old, n * size != 0 ? n * size : 1)) == NULL)
-		config_oom();
-	return p;
-}
-
-static char * __attribute__((format(printf, 1, 2)))
+/* A malloc'd message (exits on out-of-memory, as xasprintf does). */
+char *
 config_printf(const char *fmt, ...)
 {
 	va_list	 ap;
 	char	*s;
-	int	 n;
 
 	va_start(ap, fmt);
-	n = vasprintf(&s, fmt, ap);
+	if (vasprintf(&s, fmt, ap) < 0) {
+		fputs("schematic-streamd: out of memory\n", stderr);
+		exit(1);
+	}
 	va_end(ap);
-	if (n < 0)
-		config_oom();
 	return s;
 }
 
 /* Quote S for a message: escaped, and cut short when long. */
-static const char *
+const char *
 config_quote(char *buf, const char *s)
 {
 	size_t	 n = 0;
@@ -407,7 +323,7 @@ config_entity_type(const char *name)
 }
 
 /* The name of VALUE among CHOICES (its first name), or "unknown". */
-static const char *
+const char *
 config_choice_name(const struct config_choice *choices, int value)
 {
 	for (; choices->name != NULL; choices++)
@@ -423,7 +339,7 @@ config_log_level_name(enum log_level level)
 }
 
 /* Write a number of type TYPE the way the file syntax spells it best. */
-static void
+void
 config_format_number(enum config_type type, uint64_t v, char *buf,
     size_t size)
 {
@@ -458,7 +374,7 @@ config_format_number(enum config_type type, uint64_t v, char *buf,
 }
 
 /* The numeric field of key K, widened. */
-static uint64_t
+uint64_t
 config_get_number(const struct config *cfg, const struct config_key *k)
 {
 	const char	*p = (const char *)cfg + k->offset;
@@ -597,10 +513,10 @@ config_sub_parse(const char *value, struct config_sub *sub)
 	int		 cmp;
 
 	memset(sub, 0, sizeof *sub);
-	copy = config_strdup(value);
+	copy = xstrdup(value);
 	if ((tok = strtok_r(copy, " \t", &save)) == NULL) {
 		free(copy);
-		return config_strdup("must not be empty "
+		return xstrdup("must not be empty "
 		    "(use TYPE [KEY=VALUE ...] or none)");
 	}
 	if ((type = config_entity_type(tok)) == NULL) {
@@ -610,7 +526,7 @@ config_sub_parse(const char *value, struct config_sub *sub)
 		free(copy);
 		return msg;
 	}
-	sub->entity_type = config_strdup(type);
+	sub->entity_type = xstrdup(type);
 	while (msg == NULL && (tok = strtok_r(NULL, " \t", &save)) != NULL) {
 		if ((eq = strchr(tok, '=')) == NULL || eq == tok ||
 		    eq[1] == '\0' || config_has_control(tok)) {
@@ -628,16 +544,16 @@ config_sub_parse(const char *value, struct config_sub *sub)
 		}
 		if (msg != NULL)
 			break;
-		sub->key_names = config_reallocarray(sub->key_names,
+		sub->key_names = xreallocarray(sub->key_names,
 		    sub->nkeys + 1, sizeof *sub->key_names);
-		sub->key_values = config_reallocarray(sub->key_values,
+		sub->key_values = xreallocarray(sub->key_values,
 		    sub->nkeys + 1, sizeof *sub->key_values);
 		memmove(sub->key_names + i + 1, sub->key_names + i,
 		    (sub->nkeys - i) * sizeof *sub->key_names);
 		memmove(sub->key_values + i + 1, sub->key_values + i,
 		    (sub->nkeys - i) * sizeof *sub->key_values);
-		sub->key_names[i] = config_strdup(tok);
-		sub->key_values[i] = config_strdup(eq + 1);
+		sub->key_names[i] = xstrdup(tok);
+		sub->key_values[i] = xstrdup(eq + 1);
 		sub->nkeys++;
 	}
 	free(copy);
@@ -674,7 +590,7 @@ config_subscribe(struct config *cfg, const char *value, int *replaced)
 			return NULL;
 		}
 	}
-	cfg->subs = config_reallocarray(cfg->subs, cfg->nsubs + 1,
+	cfg->subs = xreallocarray(cfg->subs, cfg->nsubs + 1,
 	    sizeof *cfg->subs);
 	cfg->subs[cfg->nsubs++] = sub;
 	return NULL;
@@ -693,7 +609,7 @@ config_set_string(struct config *cfg, const struct config_key *k,
 		return NULL;
 	}
 	if (*value == '\0')
-		return config_strdup("must not be empty");
+		return xstrdup("must not be empty");
 	if (config_has_control(value))
 		return config_printf("invalid value %s (control characters "
 		    "are not allowed)", config_quote(q, value));
@@ -706,7 +622,7 @@ config_set_string(struct config *cfg, const struct config_key *k,
 		    config_quote(q, value),
 		    sizeof ((struct sockaddr_un *)0)->sun_path - 1);
 	free(*field);
-	*field = config_strdup(value);
+	*field = xstrdup(value);
 	return NULL;
 }
 
@@ -714,7 +630,7 @@ config_set_string(struct config *cfg, const struct config_key *k,
  * Set key K from VALUE. Returns NULL, or the error message without the
  * key's name (the caller says where it came from).
  */
-static char *
+char *
 config_apply(struct config *cfg, const struct config_key *k,
     const char *value, int *subs_replaced)
 {
@@ -858,9 +774,9 @@ config_value(char *s, char **value)
 	}
 	for (r = w = s + 1; *r != '"'; r++) {
 		if (*r == '\0')
-			return config_strdup("missing closing quote");
+			return xstrdup("missing closing quote");
 		if (*r == '\\' && (*++r != '"' && *r != '\\'))
-			return config_strdup("invalid escape in quotes (use "
+			return xstrdup("invalid escape in quotes (use "
 			    "\\\" or \\\\)");
 		*w++ = *r;
 	}
@@ -868,7 +784,7 @@ config_value(char *s, char **value)
 	r++;
 	w = r + strspn(r, SPACES);
 	if (*w != '\0' && (*w != '#' || w == r))
-		return config_strdup("unexpected text after closing quote");
+		return xstrdup("unexpected text after closing quote");
 	*value = s + 1;
 	return NULL;
 }
@@ -878,11 +794,11 @@ static char *
 config_line(struct config *cfg, char *line, size_t len, int *subs_replaced)
 {
 	const struct config_key	*k;
-	char			 q[QUOTE_SIZE], *key, *eq, *end, *value;
+	char			 q[QUOTE_SIZE], *key, *eq, *end, *value = NULL;
 	char			*msg;
 
 	if (strlen(line) != len)
-		return config_strdup("NUL byte in line");
+		return xstrdup("NUL byte in line");
 	key = line + strspn(line, SPACES);
 	if (*key == '\0' || *key == '#')
 		return NULL;
@@ -896,7 +812,7 @@ config_line(struct config *cfg, char *line, size_t len, int *subs_replaced)
 		continue;
 	*end = '\0';
 	if (*key == '\0')
-		return config_strdup("missing key before \"=\"");
+		return xstrdup("missing key before \"=\"");
 	if ((k = config_find(key)) == NULL)
 		return config_printf("unknown key %s", config_quote(q, key));
 	if ((msg = config_value(eq + 1, &value)) == NULL &&
@@ -968,303 +884,3 @@ config_check(const struct config *cfg, char **cause)
 	return 0;
 }
 
-/* A key given on the command line, applied after the file. */
-struct config_override {
-	const struct config_key	*key;
-	const char		*value;
-};
-
-/* The --name of the option whose getopt value is VAL, for messages. */
-static const char *
-config_option_name(const struct option *opts, int val)
-{
-	for (; opts->name != NULL; opts++) {
-		if (opts->val == val)
-			return opts->name;
-	}
-	return "?";
-}
-
-/*
- * The argument that spelled the long option getopt_long just returned:
- * "--name=value", or "--name" (followed by its value, or alone).
- */
-static const char *
-config_option_token(char **argv)
-{
-	if (optarg != NULL && optarg == argv[optind - 1])
-		return argv[optind - 2];
-	return argv[optind - 1];
-}
-
-/*
- * Parse argv into CLI and the key overrides (in order); returns 0, or -2
- * with a usage error. Abbreviated long options are refused: getopt_long
- * would take "--api-key SECRET" for --api-key-file.
- */
-static int
-config_parse_args(struct config_cli *cli, int argc, char **argv,
-    const struct option *opts, struct config_override *ov, size_t *nov,
-    char **cause)
-{
-	char		 q[QUOTE_SIZE], optstring[2 + 2 * NOPTIONS + 1];
-	const char	*token, *name;
-	size_t		 i, n = 0;
-	int		 ch, longindex;
-
-	optstring[n++] = '+';	/* stop at the first operand, never permute */
-	optstring[n++] = ':';	/* tell a missing argument from the rest */
-	for (i = 0; i < NOPTIONS; i++) {
-		optstring[n++] = (char)config_options[i].letter;
-		if (config_options[i].arg != NULL)
-			optstring[n++] = ':';
-	}
-	optstring[n] = '\0';
-
-	optind = 0;	/* glibc and musl: start afresh, whatever ran before */
-	for (;;) {
-		longindex = -1;
-		if ((ch = getopt_long(argc, argv, optstring, opts,
-		    &longindex)) == -1)
-			break;
-		if (ch == ':') {
-			*cause = config_printf("option --%s requires an "
-			    "argument", config_option_name(opts, optopt));
-			return -2;
-		}
-		if (ch == '?' && optopt > 0 && optopt != ':' &&
-		    optopt < OPT_KEY_BASE &&
-		    strchr(optstring, optopt) != NULL) {
-			*cause = config_printf("option --%s does not take an "
-			    "argument", config_option_name(opts, optopt));
-			return -2;
-		}
-		if (ch == '?' && optopt != 0) {
-			*cause = config_printf("unknown option -%c", optopt);
-			return -2;
-		}
-		if (ch == '?') {
-			token = argv[optind - 1];
-			*cause = config_printf("unknown option %.*s",
-			    (int)strcspn(token, "="), token);
-			return -2;
-		}
-		if (longindex != -1) {
-			token = config_option_token(argv);
-			name = opts[longindex].name;
-			n = strlen(name);
-			if (strncmp(token + 2, name, n) != 0 ||
-			    (token[2 + n] != '\0' && token[2 + n] != '=')) {
-				*cause = config_printf("unknown option %.*s "
-				    "(abbreviations are not accepted)",
-				    (int)strcspn(token, "="), token);
-				return -2;
-			}
-		}
-		switch (ch) {
-		case 'c':
-			cli->config_file = optarg;
-			break;
-		case 't':
-			cli->check_only = 1;
-			break;
-		case 'T':
-			cli->dump = 1;
-			break;
-		case 'h':
-			cli->help = 1;
-			break;
-		case 'V':
-			cli->version = 1;
-			break;
-		default:
-			ov[*nov].key = &config_keys[ch - OPT_KEY_BASE];
-			ov[(*nov)++].value = optarg;
-			break;
-		}
-	}
-	if (optind < argc) {
-		*cause = config_printf("unexpected argument %s",
-		    config_quote(q, argv[optind]));
-		return -2;
-	}
-	return 0;
-}
-
-/* The long option of key K: its name with dashes for underscores. */
-static void
-config_option_of(const struct config_key *k, char *buf)
-{
-	size_t	i;
-
-	for (i = 0; k->name[i] != '\0' && i < OPT_NAME_SIZE - 1; i++)
-		buf[i] = k->name[i] == '_' ? '-' : k->name[i];
-	buf[i] = '\0';
-}
-
-int
-config_from_args(struct config *cfg, struct config_cli *cli, int argc,
-    char **argv, const char *default_path, char **cause)
-{
-	struct option		 opts[NOPTIONS + NKEYS + 1];
-	char			 names[NKEYS][OPT_NAME_SIZE], *msg;
-	char			 option[OPT_NAME_SIZE];
-	struct config_override	*ov;
-	size_t			 i, nov = 0;
-	int			 rc, saved_opterr = opterr, replaced = 0;
-
-	memset(cli, 0, sizeof *cli);
-	memset(opts, 0, sizeof opts);
-	for (i = 0; i < NOPTIONS; i++) {
-		opts[i].name = config_options[i].name;
-		opts[i].has_arg = config_options[i].arg != NULL ?
-		    required_argument : no_argument;
-		opts[i].val = config_options[i].letter;
-	}
-	for (i = 0; i < NKEYS; i++) {
-		config_option_of(&config_keys[i], names[i]);
-		opts[NOPTIONS + i].name = names[i];
-		opts[NOPTIONS + i].has_arg = required_argument;
-		opts[NOPTIONS + i].val = OPT_KEY_BASE + (int)i;
-	}
-	ov = config_reallocarray(NULL, (size_t)argc + 1, sizeof *ov);
-
-	opterr = 0;
-	rc = config_parse_args(cli, argc, argv, opts, ov, &nov, cause);
-	opterr = saved_opterr;
-	if (rc != 0 || cli->help || cli->version)
-		goto out;
-
-	if (cli->config_file != NULL)
-		rc = config_load_file(cfg, cli->config_file, 1, cause);
-	else if (default_path != NULL)
-		rc = config_load_file(cfg, default_path, 0, cause);
-	for (i = 0; rc == 0 && i < nov; i++) {
-		if ((msg = config_apply(cfg, ov[i].key, ov[i].value,
-		    &replaced)) != NULL) {
-			config_option_of(ov[i].key, option);
-			*cause = config_printf("--%s: %s", option, msg);
-			free(msg);
-			rc = -1;
-		}
-	}
-	if (rc == 0)
-		rc = config_check(cfg, cause);
-out:
-	free(ov);
-	return rc;
-}
-
-/* Print a string so that the file parser reads it back the same. */
-static void
-config_print_string(FILE *fp, const char *s)
-{
-	size_t	n = strlen(s), i;
-	int	quote;
-
-	quote = n > 0 && (strchr(" \t\"#", s[0]) != NULL ||
-	    strchr(" \t", s[n - 1]) != NULL);
-	for (i = 1; !quote && i < n; i++)
-		quote = s[i] == '#' && strchr(" \t", s[i - 1]) != NULL;
-	if (!quote) {
-		fputs(s, fp);
-		return;
-	}
-	fputc('"', fp);
-	for (; *s != '\0'; s++) {
-		if (*s == '"' || *s == '\\')
-			fputc('\\', fp);
-		fputc(*s, fp);
-	}
-	fputc('"', fp);
-}
-
-/* Print subscription SUB as the value of a subscribe line. */
-static void
-config_print_sub(FILE *fp, const struct config_sub *sub)
-{
-	char	*s, *next;
-	size_t	 i;
-
-	s = config_strdup(sub->entity_type);
-	for (i = 0; i < sub->nkeys; i++) {
-		next = config_printf("%s %s=%s", s, sub->key_names[i],
-		    sub->key_values[i]);
-		free(s);
-		s = next;
-	}
-	config_print_string(fp, s);
-	free(s);
-}
-
-/*
- * Print every key as a "key = value" line, in table order: the file syntax,
- * read back to the same configuration. An unset key prints as "key =";
- * subscribe prints one line per subscription, or "subscribe = none".
- */
-void
-config_dump(const struct config *cfg, FILE *fp)
-{
-	const struct config_key	*k;
-	const char		*s;
-	char			 buf[32];
-	size_t			 i;
-
-	for (k = config_keys; k < config_keys + NKEYS; k++) {
-		if (k->type == CONFIG_SUBSCRIBE) {
-			if (cfg->nsubs == 0)
-				fprintf(fp, "%s = none\n", k->name);
-			for (i = 0; i < cfg->nsubs; i++) {
-				fprintf(fp, "%s = ", k->name);
-				config_print_sub(fp, &cfg->subs[i]);
-				fputc('\n', fp);
-			}
-			continue;
-		}
-		fprintf(fp, "%s =", k->name);
-		if (k->type == CONFIG_STRING || k->type == CONFIG_PATH) {
-			s = *(char *const *)((const char *)cfg + k->offset);
-			if (s != NULL) {
-				fputc(' ', fp);
-				config_print_string(fp, s);
-			}
-		} else if (k->type == CONFIG_CHOICE) {
-			fprintf(fp, " %s", config_choice_name(k->choices,
-			    (int)config_get_number(cfg, k)));
-		} else {
-			config_format_number(k->type, config_get_number(cfg, k),
-			    buf, sizeof buf);
-			fprintf(fp, " %s", buf);
-		}
-		fputc('\n', fp);
-	}
-}
-
-/* Print the --help text: the options, then one option per key. */
-void
-config_usage(FILE *fp)
-{
-	const struct config_key	*k;
-	char			 name[OPT_NAME_SIZE], opt[64];
-	size_t			 i;
-
-	fputs("usage: schematic-streamd [-htTV] [-c FILE] "
-	    "[--KEY VALUE ...]\n\n", fp);
-	for (i = 0; i < NOPTIONS; i++) {
-		snprintf(opt, sizeof opt, "-%c, --%s%s%s",
-		    config_options[i].letter, config_options[i].name,
-		    config_options[i].arg != NULL ? " " : "",
-		    config_options[i].arg != NULL ? config_options[i].arg : "");
-		fprintf(fp, "  %-34s %s\n", opt, config_options[i].help);
-	}
-	fputs("\nEach key of the configuration file is also an option, "
-	    "which overrides the file\n(defaults in brackets):\n", fp);
-	for (k = config_keys; k < config_keys + NKEYS; k++) {
-		config_option_of(k, name);
-		snprintf(opt, sizeof opt, "--%s %s", name, k->arg);
-		fprintf(fp, "      %-30s %s", opt, k->help);
-		if (k->def != NULL)
-			fprintf(fp, " [%s]", k->def);
-		fputc('\n', fp);
-	}
-}
