@@ -33,7 +33,6 @@
 #define CONTROL_READ_CHUNK	16384	/* bytes read per wake-up */
 #define CONTROL_OUT_PAUSE	65536	/* unread reply bytes that pause input */
 #define CONTROL_ACCEPT_BATCH	16	/* accepts per wake-up */
-#define CONTROL_REFUSE_LOG_MS	10000	/* at most one refusal log per */
 
 struct control {
 	struct lws_vhost	*vhost;
@@ -43,7 +42,7 @@ struct control {
 	unsigned		 max_clients;
 	unsigned		 clients;
 	uint64_t		 refused;
-	uint64_t		 refuse_log_ms;
+	struct log_ratelimit	 refuse_log;
 };
 
 struct control_client {
@@ -319,9 +318,9 @@ control_write(struct control_client *c)
 static void
 control_refuse(struct control *ctl, int fd, pid_t pid)
 {
-	uint64_t	 now = util_now_ms();
 	char		*text;
 	json_t		*reply;
+	unsigned	 suppressed;
 
 	reply = control_cmd_error(NULL, "too many control connections "
 	    "(max_control_clients is %u)", ctl->max_clients);
@@ -335,13 +334,11 @@ control_refuse(struct control *ctl, int fd, pid_t pid)
 	json_decref(reply);
 	close(fd);
 	ctl->refused++;
-	if (ctl->refuse_log_ms != 0 &&
-	    now - ctl->refuse_log_ms < CONTROL_REFUSE_LOG_MS)
-		return;
-	log_warn("control connection of pid %ld refused: max_control_clients "
-	    "(%u) reached (%llu refused so far)", (long)pid, ctl->max_clients,
-	    (unsigned long long)ctl->refused);
-	ctl->refuse_log_ms = now;
+	if (log_ratelimit_check(&ctl->refuse_log, util_now_ms(), &suppressed))
+		log_warn("control connection of pid %ld refused: "
+		    "max_control_clients (%u) reached (%llu refused so far)",
+		    (long)pid, ctl->max_clients,
+		    (unsigned long long)ctl->refused);
 }
 
 /* Accept what is waiting on the listening socket. */

@@ -29,7 +29,6 @@
 
 #define STREAM_IOV		256	/* lines per sendmsg */
 #define STREAM_ACCEPT_BATCH	64	/* accepts per wake-up */
-#define STREAM_REFUSE_LOG_MS	10000	/* at most one refusal log per */
 
 struct stream {
 	struct lws_vhost	*vhost;
@@ -38,8 +37,7 @@ struct stream {
 	unsigned		 max_readers;
 	unsigned		 readers;
 	uint64_t		 refused;
-	uint64_t		 refused_logged;
-	uint64_t		 refuse_log_ms;
+	struct log_ratelimit	 refuse_log;
 };
 
 struct stream_reader {
@@ -124,17 +122,14 @@ stream_hub_cut_off(void *owner, size_t queued_bytes)
 static void
 stream_refuse(struct stream *st, int fd, pid_t pid)
 {
-	uint64_t	now = util_now_ms();
+	unsigned	suppressed;
 
 	close(fd);
 	st->refused++;
-	if (st->refuse_log_ms != 0 &&
-	    now - st->refuse_log_ms < STREAM_REFUSE_LOG_MS)
-		return;
-	log_warn("stream reader pid %ld refused: max_readers (%u) reached "
-	    "(%llu refused so far)", (long)pid, st->max_readers,
-	    (unsigned long long)st->refused);
-	st->refuse_log_ms = now;
+	if (log_ratelimit_check(&st->refuse_log, util_now_ms(), &suppressed))
+		log_warn("stream reader pid %ld refused: max_readers (%u) "
+		    "reached (%llu refused so far)", (long)pid,
+		    st->max_readers, (unsigned long long)st->refused);
 }
 
 /* Accept what is waiting on the listening socket. */
