@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <libgen.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -183,16 +184,32 @@ listener_accept(int fd, pid_t *pid, uid_t *uid)
 	return cfd;
 }
 
+/* Is FD bound to the Unix socket path PATH? */
+static int
+listener_bound_to(int fd, const char *path)
+{
+	struct sockaddr_un	sun;
+	socklen_t		len = sizeof sun;
+
+	if (path == NULL ||
+	    getsockname(fd, (struct sockaddr *)&sun, &len) != 0 ||
+	    len <= offsetof(struct sockaddr_un, sun_path))
+		return 0;
+	return strncmp(sun.sun_path, path, sizeof sun.sun_path) == 0;
+}
+
 /*
- * Take the listening sockets systemd passed (socket activation), by their
- * FileDescriptorName: "stream" into *STREAM_FD, "control" into
- * *CONTROL_FD; -1 where none was passed. A single unnamed socket is the
- * stream socket. Returns the number taken, or -1 with *CAUSE for a
- * descriptor that is not a listening Unix stream socket or has another
- * name.
+ * Take the listening sockets systemd passed (socket activation): by their
+ * FileDescriptorName, "stream" into *STREAM_FD and "control" into
+ * *CONTROL_FD; a socket with another name (one .socket unit names all its
+ * sockets alike) by its path, STREAM_PATH or CONTROL_PATH; a single
+ * unnamed socket is the stream socket. -1 where none was passed. Returns
+ * the number taken, or -1 with *CAUSE for a descriptor that is not a
+ * listening Unix stream socket or cannot be told apart.
  */
 int
-listener_from_systemd(int *stream_fd, int *control_fd, char **cause)
+listener_from_systemd(const char *stream_path, const char *control_path,
+    int *stream_fd, int *control_fd, char **cause)
 {
 	char	**names = NULL;
 	int	  n, i, fd, *slot, rc;
@@ -207,16 +224,21 @@ listener_from_systemd(int *stream_fd, int *control_fd, char **cause)
 	rc = n;
 	for (i = 0; i < n; i++) {
 		fd = SD_LISTEN_FDS_START + i;
-		if (strcmp(names[i], "stream") == 0 ||
-		    (n == 1 && strcmp(names[i], "unknown") == 0))
+		if (strcmp(names[i], "stream") == 0)
 			slot = stream_fd;
 		else if (strcmp(names[i], "control") == 0)
+			slot = control_fd;
+		else if (listener_bound_to(fd, stream_path) ||
+		    (n == 1 && strcmp(names[i], "unknown") == 0))
+			slot = stream_fd;
+		else if (listener_bound_to(fd, control_path))
 			slot = control_fd;
 		else
 			slot = NULL;
 		if (rc != -1 && (slot == NULL || *slot != -1)) {
-			xasprintf(cause, "socket activation: unexpected socket "
-			    "named \"%s\" (use stream and control)", names[i]);
+			xasprintf(cause, "socket activation: cannot tell what "
+			    "the socket named \"%s\" is for (name it stream "
+			    "or control)", names[i]);
 			rc = -1;
 		} else if (rc != -1 && sd_is_socket_unix(fd, SOCK_STREAM, 1,
 		    NULL, 0) <= 0) {

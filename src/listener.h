@@ -10,6 +10,7 @@
 int	listener_open(const char *, mode_t, const char *, char **);
 void	listener_unlink(const char *);
 int	listener_accept(int, pid_t *, uid_t *);
-int	listener_from_systemd(int *, int *, char **);
+int	listener_from_systemd(const char *, const char *, int *, int *,
+	    char **);
 
 #endif

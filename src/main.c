@@ -295,7 +295,8 @@ main_sockets(struct streamd *sd, char **cause)
 {
 	int	n;
 
-	if ((n = listener_from_systemd(&sd->stream_fd, &sd->control_fd,
+	if ((n = listener_from_systemd(sd->cfg.stream_socket,
+	    sd->cfg.control_socket, &sd->stream_fd, &sd->control_fd,
 	    cause)) == -1)
 		return -1;
 	if (n > 0)

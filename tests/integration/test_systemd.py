@@ -195,8 +195,10 @@ def test_reload_changed_url_reconnects(env):
                          for e in r.events("connected")), what="connected to the new url")
 
 
-def activate(env, fake, names="stream:control", nsocks=2, extra=()):
-    """Run the daemon under systemd-socket-activate with named sockets."""
+def activate(env, fake, names="stream:control", nsocks=2, extra=(),
+             configured=False):
+    """Run the daemon under systemd-socket-activate with named sockets;
+    CONFIGURED: the sockets sit at the paths the daemon is configured with."""
     exe = shutil.which("systemd-socket-activate")
     if not exe:
         raise SkipTest("systemd-socket-activate not installed")
@@ -210,9 +212,11 @@ def activate(env, fake, names="stream:control", nsocks=2, extra=()):
     argv += ["--fdname=" + names, "-E", "SCHEMATIC_API_KEY=" + API_KEY,
              "-E", "NOTIFY_SOCKET=" + n.path,
              STREAMD, "-c", env.config_path, "--url", fake.url,
-             # configured paths that must NOT be used: the fds are
-             "--stream-socket", os.path.join(env.dir, "unused-stream.sock"),
-             "--control-socket", os.path.join(env.dir, "unused-control.sock")] + list(extra)
+             # configured paths that must NOT be bound: the fds are used
+             "--stream-socket", stream if configured else
+             os.path.join(env.dir, "unused-stream.sock"),
+             "--control-socket", control if configured else
+             os.path.join(env.dir, "unused-control.sock")] + list(extra)
     p = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
     env.procs.append(p)
     wait_for(lambda: os.path.exists(stream), what="activation socket")
@@ -253,6 +257,38 @@ def test_socket_activation_stream_only(env):
     p.send_signal(signal.SIGTERM)
     assert p.wait(5) == 0
     assert not os.path.exists(os.path.join(env.dir, "unused-control.sock"))
+
+
+@test
+def test_socket_activation_one_unit_by_path(env):
+    # one .socket unit names both sockets alike: told apart by their paths
+    fake = env.fake()
+    p, n, stream, control, log = activate(
+        env, fake, names="schematic-streamd.socket:schematic-streamd.socket",
+        configured=True)
+    r = Reader(stream)
+    env.readers.append(r)
+    r.wait_event("connected")
+    c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    c.connect(control)
+    c.sendall(b'{"cmd":"ping"}\n')
+    assert json.loads(c.makefile().readline()) == {"ok": True}
+    c.close()
+    p.send_signal(signal.SIGTERM)
+    assert p.wait(5) == 0
+    assert os.path.exists(stream) and os.path.exists(control)
+
+
+@test
+def test_socket_activation_unknown_socket_refused(env):
+    fake = env.fake()
+    p, n, stream, control, log = activate(env, fake, names="stream:mystery")
+    r = Reader(stream)
+    env.readers.append(r)
+    assert p.wait(10) == 1
+    log.flush()
+    with open(os.path.join(env.dir, "activate.log")) as f:
+        assert 'cannot tell what the socket named "mystery" is for' in f.read()
 
 
 JOURNAL_SCRIPT = r"""
