@@ -28,15 +28,19 @@ echo "== fake datastream on 127.0.0.1:$port; daemon log in $dir/streamd.log"
 : >"$dir/empty.conf"
 SCHEMATIC_API_KEY=demo-key "$top/src/schematic-streamd" -c "$dir/empty.conf" \
 	--url "http://127.0.0.1:$port" --stream-socket "$dir/stream.sock" \
-	2>"$dir/streamd.log" &
+	--control-socket "$dir/control.sock" 2>"$dir/streamd.log" &
 pids="$pids $!"
 while [ ! -S "$dir/stream.sock" ]; do sleep 0.1; done
 
-echo "== live stream (one JSON message per line):"
+ctl="$top/src/schematic-streamctl -s $dir/control.sock"
+echo "== in another terminal: $ctl status"
+echo "== live stream (schematic-streamctl tail: one JSON message per line):"
 if [ -n "${DEMO_SECONDS:-}" ]; then
-	timeout "$DEMO_SECONDS" socat -u UNIX-CONNECT:"$dir/stream.sock" - || true
+	timeout "$DEMO_SECONDS" $ctl tail -S "$dir/stream.sock" || true
 else
-	socat -u UNIX-CONNECT:"$dir/stream.sock" - || true
+	$ctl tail -S "$dir/stream.sock" || true
 fi
+echo "== schematic-streamctl status:"
+$ctl status || true
 echo "== daemon log:"
 cat "$dir/streamd.log"
