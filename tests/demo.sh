@@ -16,7 +16,8 @@ cleanup() {
 	wait 2>/dev/null || true
 	rm -rf "$dir"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'cleanup; exit 0' INT TERM
 
 /usr/bin/python3 "$top/tests/fake-datastream" --listen 127.0.0.1:0 \
 	--port-file "$dir/port" --demo --flags 4 --quiet &
