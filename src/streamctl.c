@@ -186,9 +186,11 @@ streamctl_request(const char *path, json_t *req, char **line)
 	close(fd);
 	*nl = '\0';
 	if ((reply = json_loads(buf, 0, &err)) == NULL ||
-	    !json_is_object(reply))
+	    !json_is_object(reply)) {
+		json_decref(reply);
 		streamctl_die(EXIT_UNREACHABLE, "unreadable reply from %s",
 		    path);
+	}
 	*line = buf;
 	return reply;
 }
@@ -304,9 +306,11 @@ streamctl_send(const char *path, int argc, char **argv)
 		streamctl_die(EXIT_USAGE, "send: expected one JSON argument");
 	if ((message = json_loads(argv[0], JSON_DECODE_ANY, &err)) == NULL)
 		streamctl_die(EXIT_USAGE, "send: invalid JSON: %s", err.text);
-	if (!json_is_object(message))
+	if (!json_is_object(message)) {
+		json_decref(message);
 		streamctl_die(EXIT_USAGE, "send: the message must be a JSON "
 		    "object");
+	}
 	json_decref(streamctl_call(path, json_pack("{s:s,s:o}", "cmd", "send",
 	    "message", message), NULL));
 	puts("sent");
