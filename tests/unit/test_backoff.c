@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "backoff.h"
+#include "unit.h"
 
 /* With no jitter the delays double from min and stop at max. */
 START_TEST(test_backoff_sequence)
@@ -69,17 +70,11 @@ main(void)
 {
 	Suite	*s = suite_create("backoff");
 	TCase	*tc = tcase_create("backoff");
-	SRunner	*sr;
-	int	 failed;
 
 	tcase_add_test(tc, test_backoff_sequence);
 	tcase_add_test(tc, test_backoff_bounds);
 	tcase_add_test(tc, test_backoff_jitter);
 	tcase_add_test(tc, test_backoff_overflow);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(s);
 }

@@ -11,6 +11,7 @@
 #include "event.h"
 #include "hub.h"
 #include "line.h"
+#include "unit.h"
 
 /* What the hub asked of one fake reader's owner. */
 struct owner {
@@ -274,8 +275,6 @@ main(void)
 {
 	Suite	*s = suite_create("hub");
 	TCase	*tc = tcase_create("hub");
-	SRunner	*sr;
-	int	 failed;
 
 	tcase_add_test(tc, test_line_framing);
 	tcase_add_test(tc, test_event_lines);
@@ -286,9 +285,5 @@ main(void)
 	tcase_add_test(tc, test_hub_big_line_to_idle_reader);
 	tcase_add_test(tc, test_hub_ring_growth);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(s);
 }

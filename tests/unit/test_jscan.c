@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "jscan.h"
+#include "unit.h"
 
 /* A literal and its length, NUL bytes included. */
 #define S(x)		x, sizeof(x) - 1
@@ -932,14 +933,5 @@ jscan_suite(void)
 int
 main(void)
 {
-	SRunner		*sr;
-	const char	*tap = getenv("CK_TAP_LOG_FILE_NAME");
-	int		 failed;
-
-	sr = srunner_create(jscan_suite());
-	srunner_run_all(sr, tap != NULL && strcmp(tap, "-") == 0 ?
-	    CK_SILENT : CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(jscan_suite());
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "log.h"
+#include "unit.h"
 
 /* A burst passes, the rest of the window is counted, then summarized. */
 START_TEST(test_ratelimit_burst_then_summary)
@@ -52,15 +53,9 @@ main(void)
 {
 	Suite	*s = suite_create("log");
 	TCase	*tc = tcase_create("ratelimit");
-	SRunner	*sr;
-	int	 failed;
 
 	tcase_add_test(tc, test_ratelimit_burst_then_summary);
 	tcase_add_test(tc, test_ratelimit_sparse_records_pass);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(s);
 }

@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "subs.h"
+#include "unit.h"
 
 /*
  * A subscription of TYPE with NKEYS pairs given as name, value, ... in
@@ -334,8 +335,6 @@ main(void)
 {
 	Suite	*s = suite_create("subs");
 	TCase	*tc = tcase_create("subs");
-	SRunner	*sr;
-	int	 failed;
 
 	tcase_add_test(tc, test_add_and_dedup);
 	tcase_add_test(tc, test_remove_keeps_order);
@@ -346,9 +345,5 @@ main(void)
 	tcase_add_test(tc, test_json_view);
 	tcase_add_test(tc, test_describe);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(s);
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "url.h"
+#include "unit.h"
 
 static const struct {
 	const char	*in;
@@ -118,17 +119,11 @@ main(void)
 {
 	Suite	*s = suite_create("url");
 	TCase	*tc = tcase_create("url");
-	SRunner	*sr;
-	int	 failed;
 
 	tcase_add_loop_test(tc, test_url_convert_table, 0,
 	    (int)(sizeof url_table / sizeof url_table[0]));
 	tcase_add_test(tc, test_url_unsupported_scheme_message);
 	tcase_add_test(tc, test_url_parse);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(s);
 }
