@@ -227,11 +227,14 @@ stream_reader_send(struct stream_reader *r)
 	struct iovec	iov[STREAM_IOV];
 	struct msghdr	msg;
 	ssize_t		n;
-	int		niov;
+	size_t		want;
+	int		niov, i;
 
 	if (r->dead || hub_reader_is_cut(r->hub_reader))
 		return -1;
 	while ((niov = hub_reader_iov(r->hub_reader, iov, STREAM_IOV)) > 0) {
+		for (want = 0, i = 0; i < niov; i++)
+			want += iov[i].iov_len;
 		memset(&msg, 0, sizeof msg);
 		msg.msg_iov = iov;
 		msg.msg_iovlen = (size_t)niov;
@@ -247,6 +250,8 @@ stream_reader_send(struct stream_reader *r)
 			return -1;
 		}
 		hub_reader_consumed(r->hub_reader, (size_t)n);
+		if ((size_t)n < want)
+			return 1;	/* the socket is full: no EAGAIN round */
 	}
 	return 0;
 }
