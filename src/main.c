@@ -33,6 +33,7 @@
 #include "upstream.h"
 #include "url.h"
 #include "util.h"
+#include "wsconn.h"
 
 #ifndef STREAMD_CONFIG_FILE
 #define STREAMD_CONFIG_FILE "/etc/schematic-streamd/schematic-streamd.conf"
@@ -76,7 +77,7 @@ static void	main_reload(struct streamd *);
 
 static const struct lws_protocols main_protocols[] = {
 	/* Index 0 also receives every wsi's WSI_DESTROY. */
-	{ "streamd-upstream", upstream_callback, 0, 0, 0, NULL, 0 },
+	{ "streamd-upstream", wsconn_callback, 0, 0, 0, NULL, 0 },
 	STREAM_PROTOCOLS,
 	CONTROL_PROTOCOLS,
 	{ "streamd-signal", main_signal_callback, 0, 0, 0, NULL, 0 },
@@ -255,11 +256,7 @@ main_context(struct streamd *sd)
 	info.gid = (gid_t)-1;
 	info.uid = (uid_t)-1;
 	info.fd_limit_per_thread = main_fd_limit(&sd->cfg);
-	/* The upstream's TLS setup lives in a vhost of its own. */
-	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
-	/* Our handshake timer must fire before lws's own. */
-	info.timeout_secs = (unsigned)(sd->cfg.handshake_timeout_ms / 1000) + 5;
-	info.connect_timeout_secs = info.timeout_secs;
+	/* No lws TLS and no lws client: wsconn.c dials and speaks OpenSSL. */
 	if ((sd->ctx = lws_create_context(&info)) == NULL)
 		return -1;
 	sd->vhost = lws_get_vhost_by_name(sd->ctx, "default");

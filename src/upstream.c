@@ -11,11 +11,11 @@
  *   any -> FATAL (key rejected: 77; attempts exhausted: 69)
  *   any -> STOPPING -> STOPPED (shutdown)
  *
- * Invariants: at most one client wsi exists at a time; every end of a
- * connection, however lws reports it, funnels into upstream_ended(), called
- * once per attempt from LWS_CALLBACK_WSI_DESTROY (libwebsockets pitfall 1:
- * a stalled upgrade reports only CLOSED_CLIENT_HTTP); that is the one place
- * which picks the next state. The close callbacks only record why.
+ * Invariants: at most one connection (wsconn.c: TCP, TLS, the upgrade
+ * and frames) exists at a time; every end of it, however it came,
+ * funnels into upstream_ended(), called once per attempt from the
+ * connection's closed() callback; that is the one place which picks the
+ * next state. The other callbacks only record why.
  *
  * Each message goes to relay.c (the per-message path). The payload is
  * never logged; the API key is never logged. What the rest of the daemon
@@ -31,7 +31,6 @@
 #include <sys/queue.h>
 
 #include <libwebsockets.h>
-#include <openssl/x509.h>
 
 #include "backoff.h"
 #include "config.h"
@@ -45,12 +44,8 @@
 #include "upstream_int.h"
 #include "url.h"
 #include "util.h"
-
-/* lws keeps no validity timer of its own: keepalive is ours (ms precise). */
-static const lws_retry_bo_t upstream_no_lws_validity = {
-	.secs_since_valid_ping = 0,
-	.secs_since_valid_hangup = 0,
-};
+#include "wsconn.h"
+#include "wsframe.h"
 
 static void	upstream_ended(struct upstream *);
 
@@ -90,9 +85,8 @@ upstream_fail(struct upstream *up, const char *fmt, ...)
 void
 upstream_kill(struct upstream *up)
 {
-	if (up->wsi != NULL)
-		lws_set_timeout(up->wsi, PENDING_TIMEOUT_USER_OK,
-		    LWS_TO_KILL_ASYNC);
+	if (up->conn != NULL)
+		wsconn_kill(up->conn);
 }
 
 /* Schedule SUL to fire CB after MS milliseconds. */
@@ -177,14 +171,14 @@ upstream_write_timeout(lws_sorted_usec_list_t *sul)
 static void
 upstream_want_write(struct upstream *up)
 {
-	if (up->wsi == NULL)
+	if (up->conn == NULL)
 		return;
 	if (!up->write_armed) {
 		up->write_armed = 1;
 		upstream_timer(up, &up->sul_write, upstream_write_timeout,
 		    up->cfg->write_timeout_ms);
 	}
-	lws_callback_on_writable(up->wsi);
+	wsconn_want_write(up->conn);
 }
 
 /* Time to ping: send one from the next WRITEABLE, then re-arm. */
@@ -205,9 +199,9 @@ upstream_queue(struct upstream *up, const char *text, size_t len)
 {
 	struct upstream_tx	*tx;
 
-	tx = xmalloc(sizeof *tx + LWS_PRE + len);
+	tx = xmalloc(sizeof *tx + len);
 	tx->len = len;
-	memcpy(tx->buf + LWS_PRE, text, len);
+	memcpy(tx->buf, text, len);
 	TAILQ_INSERT_TAIL(&up->txq, tx, entry);
 	up->txq_bytes += len;
 	upstream_want_write(up);
@@ -295,8 +289,9 @@ upstream_replay_from(const struct upstream *up)
  * and is what readiness waits for.
  */
 static void
-upstream_established(struct upstream *up)
+upstream_established(void *arg)
 {
+	struct upstream		*up = arg;
 	const struct config_sub	*sub;
 	const char		*replay_from = upstream_replay_from(up);
 	size_t			 i;
@@ -329,65 +324,60 @@ upstream_established(struct upstream *up)
 
 /* A fragment of a message arrived: relay it, note a completed snapshot. */
 static void
-upstream_receive(struct upstream *up, struct lws *wsi, const char *in,
-    size_t len)
+upstream_receive(void *arg, const char *in, size_t len, int first, int final,
+    int binary)
 {
-	int	result;
+	struct upstream	*up = arg;
+	int		 result;
 
-	result = relay_fragment(up->relay, in, len, lws_is_first_fragment(wsi),
-	    lws_is_final_fragment(wsi), lws_frame_is_binary(wsi));
+	result = relay_fragment(up->relay, in, len, first, final, binary);
 	if ((result & RELAY_SNAPSHOT_DONE) && up->snapshot_pending) {
 		up->snapshot_pending = 0;
 		upstream_check_ready(up);
 	}
 }
 
-/* WRITEABLE: a pending close, ping, or one queued frame. */
-static int
-upstream_writeable(struct upstream *up, struct lws *wsi)
+/*
+ * The connection can take frames: a pending close, a ping, and every
+ * queued frame; the write timeout runs until the connection has written
+ * them all.
+ */
+static void
+upstream_writeable(void *arg)
 {
+	struct upstream		*up = arg;
 	struct upstream_tx	*tx;
-	unsigned char		 ping[LWS_PRE + 1];
 
 	if (up->state == UPSTREAM_STOPPING) {
-		lws_close_reason(wsi, LWS_CLOSE_STATUS_GOINGAWAY,
-		    (unsigned char *)"daemon stopping", 15);
-		return -1;
+		wsconn_close(up->conn, 1001, "daemon stopping");
+		return;
 	}
 	if (up->want_ping) {
 		up->want_ping = 0;
-		if (lws_write(wsi, ping + LWS_PRE, 0, LWS_WRITE_PING) < 0) {
-			upstream_fail(up, "ping write failed");
-			return -1;
-		}
-	} else if ((tx = TAILQ_FIRST(&up->txq)) != NULL) {
+		wsconn_send(up->conn, WSFRAME_PING, NULL, 0);
+	}
+	while ((tx = TAILQ_FIRST(&up->txq)) != NULL) {
 		TAILQ_REMOVE(&up->txq, tx, entry);
 		up->txq_bytes -= tx->len;
-		if (lws_write(wsi, tx->buf + LWS_PRE, tx->len,
-		    LWS_WRITE_TEXT) < (int)tx->len) {
-			free(tx);
-			upstream_fail(up, "write failed");
-			return -1;
-		}
+		wsconn_send(up->conn, WSFRAME_TEXT, tx->buf, tx->len);
 		free(tx);
 		if (up->subs_unsent > 0 && --up->subs_unsent == 0)
 			upstream_check_ready(up);
 	}
-	if (up->want_ping || !TAILQ_EMPTY(&up->txq) ||
-	    lws_partial_buffered(wsi))
-		lws_callback_on_writable(wsi);
+	if (wsconn_pending(up->conn) > 0)
+		wsconn_want_write(up->conn);
 	else {
 		lws_sul_cancel(&up->sul_write);
 		up->write_armed = 0;
 	}
-	return 0;
 }
 
 /* The peer sent a close frame: note its code (4001: key rejected). */
 static void
-upstream_peer_close(struct upstream *up, const unsigned char *in, size_t len)
+upstream_peer_close(void *arg, const unsigned char *in, size_t len)
 {
-	int	code = len >= 2 ? (in[0] << 8) | in[1] : 1005;
+	struct upstream	*up = arg;
+	int		 code = len >= 2 ? (in[0] << 8) | in[1] : 1005;
 
 	up->close_code = code;
 	if (code == 4001) {
@@ -401,108 +391,44 @@ upstream_peer_close(struct upstream *up, const unsigned char *in, size_t len)
 		    (const char *)in + 2);
 }
 
-/* The upgrade was refused or the connection could not be made. */
+/* The upgrade was refused (HTTP_STATUS) or the connection failed (WHY). */
 static void
-upstream_connection_error(struct upstream *up, const char *in, size_t len)
+upstream_connection_error(void *arg, const char *why, int http_status)
 {
-	const char	*why = in != NULL && len > 0 ? in : "connection failed";
+	struct upstream	*up = arg;
 
-	if (up->http_status == 401 || up->http_status == 403) {
+	up->http_status = http_status;
+	if (http_status == 401 || http_status == 403) {
 		up->fatal_status = EXIT_NOPERM;
 		upstream_fail(up, "API key rejected (HTTP %d on upgrade)",
-		    up->http_status);
-	} else if (up->http_status != 0 && up->http_status != 101)
-		upstream_fail(up, "upgrade refused: HTTP %d", up->http_status);
+		    http_status);
+	} else if (http_status != 0 && http_status != 101)
+		upstream_fail(up, "upgrade refused: HTTP %d", http_status);
 	else
-		upstream_fail(up, "%.*s", (int)strnlen(why, len ? len : 200),
-		    why);
+		upstream_fail(up, "%s", why);
 }
 
-/* The lws callback of the upstream protocol (index 0: WSI_DESTROY too). */
-int
-upstream_callback(struct lws *wsi, enum lws_callback_reasons reason,
-    void *user, void *in, size_t len)
+/* A pong arrived: the connection is alive for another pong_timeout. */
+static void
+upstream_pong(void *arg)
 {
-	struct upstream	*up = lws_get_opaque_user_data(wsi);
-	unsigned char	**p, *end;
-	char		  version[64];
+	struct upstream	*up = arg;
 
-	/* Every wsi's WSI_DESTROY lands here (protocol 0): only ours count. */
-	if (up == NULL || lws_get_protocol(wsi) == NULL ||
-	    lws_get_protocol(wsi)->callback != upstream_callback)
-		return 0;
+	upstream_timer(up, &up->sul_pong, upstream_pong_timeout,
+	    up->cfg->pong_timeout_ms);
+}
 
-	switch (reason) {
-	case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
-		p = (unsigned char **)in;
-		end = *p + len;
-		snprintf(version, sizeof version, "%s", PACKAGE_VERSION);
-		if (lws_add_http_header_by_name(wsi,
-		    (const unsigned char *)"X-Schematic-Api-Key:",
-		    (const unsigned char *)up->api_key,
-		    (int)strlen(up->api_key), p, end) ||
-		    lws_add_http_header_by_name(wsi,
-		    (const unsigned char *)"X-Schematic-Client:",
-		    (const unsigned char *)PACKAGE_NAME,
-		    (int)strlen(PACKAGE_NAME), p, end) ||
-		    lws_add_http_header_by_name(wsi,
-		    (const unsigned char *)"X-Schematic-Client-Version:",
-		    (const unsigned char *)version, (int)strlen(version),
-		    p, end) ||
-		    lws_add_http_header_by_name(wsi,
-		    (const unsigned char *)"X-Schematic-Datastream-Mode:",
-		    (const unsigned char *)up->cfg->datastream_mode,
-		    (int)strlen(up->cfg->datastream_mode), p, end)) {
-			upstream_fail(up, "handshake headers do not fit");
-			return -1;
-		}
-		break;
-	case LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION:
-		/* user is the X509_STORE_CTX, len OpenSSL's verdict. */
-		if (len == 0)
-			upstream_fail(up, "TLS: server certificate rejected: %s",
-			    X509_verify_cert_error_string(
-			    X509_STORE_CTX_get_error(user)));
-		return 0;
-	case LWS_CALLBACK_ESTABLISHED_CLIENT_HTTP:
-		/* Only here is the upgrade's HTTP status readable (pitfall 9). */
-		up->http_status = (int)lws_http_client_http_response(wsi);
-		break;
-	case LWS_CALLBACK_CLIENT_ESTABLISHED:
-		upstream_established(up);
-		break;
-	case LWS_CALLBACK_CLIENT_RECEIVE:
-		upstream_receive(up, wsi, in, len);
-		break;
-	case LWS_CALLBACK_CLIENT_RECEIVE_PONG:
-		upstream_timer(up, &up->sul_pong, upstream_pong_timeout,
-		    up->cfg->pong_timeout_ms);
-		break;
-	case LWS_CALLBACK_CLIENT_WRITEABLE:
-		return upstream_writeable(up, wsi);
-	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
-		upstream_peer_close(up, in, len);
-		break;
-	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
-		upstream_connection_error(up, in, len);
-		break;
-	case LWS_CALLBACK_CLOSED_CLIENT_HTTP:
-		upstream_fail(up, "connection closed during the handshake");
-		break;
-	case LWS_CALLBACK_CLIENT_CLOSED:
-		upstream_fail(up, "connection lost");
-		break;
-	case LWS_CALLBACK_WSI_DESTROY:
-		if (up->attempt_open) {
-			up->attempt_open = 0;
-			up->wsi = NULL;
-			upstream_ended(up);
-		}
-		break;
-	default:
-		break;
+/* The connection of this attempt is gone: decide what comes next. */
+static void
+upstream_conn_closed(void *arg)
+{
+	struct upstream	*up = arg;
+
+	up->conn = NULL;
+	if (up->attempt_open) {
+		up->attempt_open = 0;
+		upstream_ended(up);
 	}
-	return 0;
 }
 
 /* Log the end of a connection with its structured fields. */
@@ -585,8 +511,6 @@ upstream_ended(struct upstream *up)
 		return;
 	}
 
-	if (up->old_vhost != NULL)
-		upstream_timer(up, &up->sul_vhost_gc, upstream_vhost_gc, 0);
 	if (up->redial_now) {
 		/* A reload changed where or how to connect: no backoff. */
 		up->redial_now = 0;
@@ -628,73 +552,41 @@ upstream_ended(struct upstream *up)
 	upstream_timer(up, &up->sul_retry, upstream_retry, delay_ms);
 }
 
-/* The upstream's own protocol list: index 0 hears its WSI_DESTROY. */
-static const struct lws_protocols upstream_protocols[] = {
-	{ "streamd-upstream", upstream_callback, 0, 0, 0, NULL, 0 },
-	{ NULL, NULL, 0, 0, 0, NULL, 0 }
+/* What the connection tells the session. */
+static const struct wsconn_callbacks upstream_conn_callbacks = {
+	.established = upstream_established,
+	.data = upstream_receive,
+	.pong = upstream_pong,
+	.peer_close = upstream_peer_close,
+	.error = upstream_connection_error,
+	.writeable = upstream_writeable,
+	.closed = upstream_conn_closed,
 };
-
-/*
- * A vhost carrying the client TLS setup of the configuration: the system
- * trust store, or ca_file alone. A reload that changes ca_file gets a new
- * vhost, since lws fixes a vhost's client SSL_CTX at creation.
- */
-struct lws_vhost *
-upstream_vhost_new(struct upstream *up, char **cause)
-{
-	struct lws_context_creation_info	info;
-	struct lws_vhost			*vh;
-	char					 name[32];
-
-	memset(&info, 0, sizeof info);
-	snprintf(name, sizeof name, "upstream-%u", ++up->vhost_generation);
-	info.vhost_name = name;
-	info.port = CONTEXT_PORT_NO_LISTEN;
-	info.protocols = upstream_protocols;
-	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
-	if (up->cfg->ca_file != NULL) {
-		info.client_ssl_ca_filepath = up->cfg->ca_file;
-		info.options |= LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
-	}
-	if ((vh = lws_create_vhost(up->ctx, &info)) == NULL)
-		xasprintf(cause, "cannot set up TLS%s%s", up->cfg->ca_file ?
-		    " with ca_file " : "", up->cfg->ca_file ? up->cfg->ca_file :
-		    "");
-	return vh;
-}
-
-/* Destroy a vhost replaced by a reload, once its connection is gone. */
-void
-upstream_vhost_gc(lws_sorted_usec_list_t *sul)
-{
-	struct upstream *up = lws_container_of(sul, struct upstream,
-	    sul_vhost_gc);
-
-	if (up->old_vhost != NULL && up->wsi == NULL) {
-		lws_vhost_destroy(up->old_vhost);
-		up->old_vhost = NULL;
-	}
-}
 
 /* Dial once. */
 void
 upstream_connect(struct upstream *up)
 {
-	struct lws_client_connect_info	info;
+	struct wsconn_callbacks	 cb = upstream_conn_callbacks;
+	struct wsconn_target	 target;
+	const char		*headers[] = {
+		"Origin", up->parts.host_header,
+		"X-Schematic-Api-Key", up->api_key,
+		"X-Schematic-Client", PACKAGE_NAME,
+		"X-Schematic-Client-Version", PACKAGE_VERSION,
+		"X-Schematic-Datastream-Mode", up->cfg->datastream_mode,
+		NULL
+	};
+	char			*cause = NULL;
 
-	memset(&info, 0, sizeof info);
-	info.context = up->ctx;
-	info.vhost = up->vhost;
-	info.address = up->parts.host;
-	info.port = up->parts.port;
-	info.path = up->parts.path;
-	info.host = up->parts.host_header;
-	info.origin = up->parts.host_header;
-	info.ssl_connection = up->parts.tls ? LCCSCF_USE_SSL : 0;
-	info.local_protocol_name = "streamd-upstream";
-	info.retry_and_idle_policy = &upstream_no_lws_validity;
-	info.opaque_user_data = up;
-	info.pwsi = &up->wsi;
+	memset(&target, 0, sizeof target);
+	target.host = up->parts.host;
+	target.port = up->parts.port;
+	target.path = up->parts.path;
+	target.host_header = up->parts.host_header;
+	target.tls = up->parts.tls ? up->tls : NULL;
+	target.headers = headers;
+	cb.arg = up;
 
 	up->error[0] = '\0';
 	up->close_code = 0;
@@ -707,17 +599,16 @@ upstream_connect(struct upstream *up)
 	    up->cfg->handshake_timeout_ms);
 
 	up->attempt_open = 1;
-	if (lws_client_connect_via_info(&info) == NULL && up->attempt_open) {
-		/* Failed before lws could report it through a wsi. */
+	if ((up->conn = wsconn_open(up->ctx, &target, &cb, &cause)) == NULL) {
+		/* Failed before a connection could report it. */
 		up->attempt_open = 0;
-		up->wsi = NULL;
-		upstream_fail(up, "cannot connect to %s: name resolution or "
-		    "socket setup failed", up->parts.host);
+		upstream_fail(up, "%s", cause);
+		free(cause);
 		upstream_ended(up);
 	}
 }
 
-/* Free the session (its wsi must be gone). Accepts NULL. */
+/* Free the session (after the loop is gone). Accepts NULL. */
 void
 upstream_free(struct upstream *up)
 {
@@ -734,7 +625,8 @@ upstream_free(struct upstream *up)
 	}
 	free(up->ws_url);
 	relay_free(up->relay);
-	lws_sul_cancel(&up->sul_vhost_gc);
+	wsconn_abandon(up->conn);
+	SSL_CTX_free(up->tls);
 	free(up);
 }
 
@@ -756,7 +648,7 @@ upstream_stop(struct upstream *up)
 	if (up->state == UPSTREAM_STOPPING || up->state == UPSTREAM_STOPPED ||
 	    up->state == UPSTREAM_FATAL)
 		return;
-	if (up->wsi == NULL) {
+	if (up->conn == NULL) {
 		upstream_cancel_timers(up);
 		upstream_finish(up, UPSTREAM_STOPPED, 0);
 		return;
@@ -768,6 +660,6 @@ upstream_stop(struct upstream *up)
 		return;
 	}
 	upstream_set_state(up, UPSTREAM_STOPPING);
-	lws_callback_on_writable(up->wsi);
+	wsconn_want_write(up->conn);
 }
 

@@ -75,7 +75,5 @@ int		 upstream_unsubscribe(struct upstream *,
 		    const struct config_sub *, char **);
 int		 upstream_send(struct upstream *, const char *, size_t, char **);
 const struct subs *upstream_subs(const struct upstream *);
-int		 upstream_callback(struct lws *, enum lws_callback_reasons,
-		    void *, void *, size_t);
 
 #endif

@@ -15,10 +15,12 @@
 #include "config.h"
 #include "relay.h"
 #include "subs.h"
+#include "tlsclient.h"
 #include "upstream.h"
 #include "upstream_int.h"
 #include "url.h"
 #include "util.h"
+#include "wsconn.h"
 
 /*
  * A session for CFG, relaying into HUB. URL is the converted WebSocket URL;
@@ -38,7 +40,7 @@ upstream_new(struct lws_context *ctx, const struct config *cfg,
 	}
 	up->ctx = ctx;
 	up->cfg = cfg;
-	if ((up->vhost = upstream_vhost_new(up, cause)) == NULL) {
+	if ((up->tls = tlsclient_ctx_new(cfg->ca_file, cause)) == NULL) {
 		url_parts_free(&up->parts);
 		free(up);
 		return NULL;
@@ -89,12 +91,13 @@ upstream_reconfigure(struct upstream *up, const char *ws_url,
     const char *api_key, int tls_changed, char **cause)
 {
 	struct url_parts	 parts;
-	struct lws_vhost	*vh = NULL;
+	SSL_CTX			*tls = NULL;
 	int			 redial;
 
 	if (url_parse(ws_url, &parts, cause) != 0)
 		return -1;
-	if (tls_changed && (vh = upstream_vhost_new(up, cause)) == NULL) {
+	if (tls_changed && (tls = tlsclient_ctx_new(up->cfg->ca_file, cause)) ==
+	    NULL) {
 		url_parts_free(&parts);
 		return -1;
 	}
@@ -106,11 +109,10 @@ upstream_reconfigure(struct upstream *up, const char *ws_url,
 	up->ws_url = xstrdup(ws_url);
 	if (api_key != NULL)
 		upstream_set_key(up, api_key);
-	if (vh != NULL) {
-		if (up->old_vhost != NULL)	/* a reload before the gc ran */
-			lws_vhost_destroy(up->old_vhost);
-		up->old_vhost = up->vhost;
-		up->vhost = vh;
+	if (tls != NULL) {
+		/* A connection still using the old one holds a reference. */
+		SSL_CTX_free(up->tls);
+		up->tls = tls;
 	}
 	relay_set_max_message_size(up->relay, up->cfg->max_message_size);
 	subs_set_max_runtime(up->subs, up->cfg->max_subscriptions);
@@ -140,8 +142,6 @@ upstream_reconfigure(struct upstream *up, const char *ws_url,
 	default:
 		break;
 	}
-	if (up->old_vhost != NULL && up->wsi == NULL)
-		upstream_timer(up, &up->sul_vhost_gc, upstream_vhost_gc, 0);
 	return 0;
 }
 
@@ -149,7 +149,7 @@ upstream_reconfigure(struct upstream *up, const char *ws_url,
 int
 upstream_connected(const struct upstream *up)
 {
-	return up->wsi != NULL && (up->state == UPSTREAM_SUBSCRIBING ||
+	return up->conn != NULL && (up->state == UPSTREAM_SUBSCRIBING ||
 	    up->state == UPSTREAM_READY);
 }
 
@@ -157,9 +157,13 @@ upstream_connected(const struct upstream *up)
 static int
 upstream_txq_room(const struct upstream *up, size_t len, char **cause)
 {
-	if (up->txq_bytes > 0 && up->txq_bytes + len > UPSTREAM_TXQ_LIMIT) {
+	size_t	waiting = up->txq_bytes;
+
+	if (up->conn != NULL)
+		waiting += wsconn_pending(up->conn);
+	if (waiting > 0 && waiting + len > UPSTREAM_TXQ_LIMIT) {
 		xasprintf(cause, "upstream send queue full (%zu bytes waiting)",
-		    up->txq_bytes);
+		    waiting);
 		return -1;
 	}
 	return 0;

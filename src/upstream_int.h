@@ -12,6 +12,7 @@
 #include <sys/queue.h>
 
 #include <libwebsockets.h>
+#include <openssl/ssl.h>
 
 #include "log.h"
 #include "upstream.h"
@@ -19,24 +20,23 @@
 
 struct config_sub;
 struct line;
+struct wsconn;
 
 #define UPSTREAM_FLAGS_TYPE	"rulesengine.Flags"
 #define UPSTREAM_ERROR_MAX	256
 /* Bytes of control-made frames that may wait for the connection. */
 #define UPSTREAM_TXQ_LIMIT	(4 * 1024 * 1024)
 
-/* One frame waiting to be written upstream, with LWS_PRE headroom. */
+/* One text frame's payload waiting to be sent upstream. */
 struct upstream_tx {
 	TAILQ_ENTRY(upstream_tx) entry;
 	size_t			 len;
-	unsigned char		 buf[];		/* LWS_PRE + len */
+	unsigned char		 buf[];
 };
 
 struct upstream {
 	struct lws_context	*ctx;
-	struct lws_vhost	*vhost;		/* ours: its client TLS setup */
-	struct lws_vhost	*old_vhost;	/* replaced; destroyed when idle */
-	unsigned		 vhost_generation;
+	SSL_CTX			*tls;		/* of the configuration */
 	const struct config	*cfg;
 	struct hub		*hub;
 	struct subs		*subs;		/* sent on every connection */
@@ -46,8 +46,8 @@ struct upstream {
 	char			*api_key;
 
 	enum upstream_state	 state;
-	struct lws		*wsi;
-	int			 attempt_open;	/* a wsi may still report */
+	struct wsconn		*conn;		/* NULL between attempts */
+	int			 attempt_open;	/* conn may still report */
 	unsigned		 failures;	/* consecutive, reset on ready */
 	int			 ever_ready;
 	uint64_t		 retry_at_ms;
@@ -76,7 +76,6 @@ struct upstream {
 	lws_sorted_usec_list_t	 sul_pong;
 	lws_sorted_usec_list_t	 sul_ready;
 	lws_sorted_usec_list_t	 sul_write;
-	lws_sorted_usec_list_t	 sul_vhost_gc;
 
 	/* Counters for status. */
 	uint64_t		 connected_since_ms;
@@ -98,7 +97,5 @@ void	upstream_queue_sub(struct upstream *, const struct config_sub *,
 void	upstream_check_ready(struct upstream *);
 void	upstream_connect(struct upstream *);
 void	upstream_finish(struct upstream *, enum upstream_state, int);
-struct lws_vhost *upstream_vhost_new(struct upstream *, char **);
-void	upstream_vhost_gc(lws_sorted_usec_list_t *);
 
 #endif

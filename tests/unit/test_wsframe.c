@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "unit.h"
 #include "wsframe.h"
 
 /* What the decoder handed over, flattened for comparison. */
@@ -348,8 +349,6 @@ main(void)
 {
 	Suite	*s = suite_create("wsframe");
 	TCase	*tc = tcase_create("wsframe");
-	SRunner	*sr;
-	int	 failed;
 
 	tcase_add_test(tc, test_wsframe_accept);
 	tcase_add_test(tc, test_wsframe_response_errors);
@@ -360,9 +359,5 @@ main(void)
 	tcase_add_test(tc, test_wsframe_decode_stop);
 	tcase_add_test(tc, test_wsframe_decode_errors);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(s);
 }
