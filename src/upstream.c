@@ -397,7 +397,6 @@ upstream_connection_error(void *arg, const char *why, int http_status)
 {
 	struct upstream	*up = arg;
 
-	up->http_status = http_status;
 	if (http_status == 401 || http_status == 403) {
 		up->fatal_status = EXIT_NOPERM;
 		upstream_fail(up, "API key rejected (HTTP %d on upgrade)",
@@ -590,7 +589,6 @@ upstream_connect(struct upstream *up)
 
 	up->error[0] = '\0';
 	up->close_code = 0;
-	up->http_status = 0;
 	up->fatal_status = 0;
 	relay_reset(up->relay);
 	upstream_set_state(up, UPSTREAM_CONNECTING);

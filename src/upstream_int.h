@@ -55,7 +55,6 @@ struct upstream {
 	/* Why the current connection ended: the first reason wins. */
 	char			 error[UPSTREAM_ERROR_MAX];
 	int			 close_code;	/* from the peer, 0 if none */
-	int			 http_status;	/* of the upgrade response */
 	int			 fatal_status;	/* non-zero: do not retry */
 	int			 redial_now;	/* reconfigured: no backoff */
 	struct log_ratelimit	 failure_log;
