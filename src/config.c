@@ -1,7 +1,9 @@
 /*
  * config.c - the daemon's configuration. One table of keys (config_keys)
  * drives everything: the defaults, the key = value file, the long options,
- * the --help text and the dump; a key is added in one place.
+ * the --help text and the dump; a key is added in one place. The value
+ * syntax (durations, sizes, modes) is in config_value.c, the command line
+ * and the dump in config_args.c.
  *
  * Owns every string in struct config (allocated here, freed by
  * config_free). A value that fails to parse leaves its field unchanged.
@@ -26,14 +28,6 @@
 #include "config.h"
 #include "config_int.h"
 #include "util.h"
-
-#define MS_PER_S	1000ULL
-#define MS_PER_MIN	60000ULL
-#define MS_PER_HOUR	(60 * MS_PER_MIN)
-#define KIB		1024ULL
-#define MIB		(1024 * KIB)
-#define GIB		(1024 * MIB)
-
 #define SPACES		" \t\r\n\f\v"
 static const struct config_choice config_log_levels[] = {
 	{ "err", LOG_LEVEL_ERR },
@@ -131,197 +125,6 @@ const struct config_key config_keys[] = {
 _Static_assert(sizeof config_keys / sizeof config_keys[0] == CONFIG_NKEYS,
     "CONFIG_NKEYS in config_int.h must count config_keys");
 
-static const struct {
-	const char	*alias;
-	const char	*name;
-} config_entity_types[] = {
-	{ "flags", "rulesengine.Flags" },
-	{ "flag", "rulesengine.Flag" },
-	{ "company", "rulesengine.Company" },
-	{ "companies", "rulesengine.Companies" },
-	{ "user", "rulesengine.User" },
-	{ "users", "rulesengine.Users" },
-};
-
-
-/* A malloc'd message (exits on out-of-memory, as xasprintf does). */
-char *
-config_printf(const char *fmt, ...)
-{
-	va_list	 ap;
-	char	*s;
-
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0) {
-		fputs("schematic-streamd: out of memory\n", stderr);
-		exit(1);
-	}
-	va_end(ap);
-	return s;
-}
-
-/* Quote S for a message: escaped, and cut short when long. */
-const char *
-config_quote(char *buf, const char *s)
-{
-	size_t	 n = 0;
-	unsigned char c;
-
-	buf[n++] = '"';
-	for (; (c = (unsigned char)*s) != '\0'; s++) {
-		if (n + 4 + sizeof "...\"" > QUOTE_SIZE) {
-			memcpy(buf + n, "...", 3);
-			n += 3;
-			break;
-		}
-		if (c < 0x20 || c == 0x7f)
-			n += (size_t)snprintf(buf + n, 5, "\\x%02x", c);
-		else {
-			if (c == '"' || c == '\\')
-				buf[n++] = '\\';
-			buf[n++] = (char)c;
-		}
-	}
-	buf[n++] = '"';
-	buf[n] = '\0';
-	return buf;
-}
-
-/* Whether S has a control character (a string value may not). */
-static int
-config_has_control(const char *s)
-{
-	for (; *s != '\0'; s++) {
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return 1;
-	}
-	return 0;
-}
-
-/* Read the decimal digits at *PP (at least one) without overflow. */
-static int
-config_digits(const char **pp, uint64_t *out)
-{
-	const char	*p = *pp;
-	uint64_t	 v = 0;
-	unsigned	 d;
-
-	if (*p < '0' || *p > '9')
-		return -1;
-	for (; *p >= '0' && *p <= '9'; p++) {
-		d = (unsigned)(*p - '0');
-		if (v > (UINT64_MAX - d) / 10)
-			return -1;
-		v = v * 10 + d;
-	}
-	*pp = p;
-	*out = v;
-	return 0;
-}
-
-/*
- * Parse a duration: a number with an ms, s or m suffix ("500ms", "1.5s",
- * "2m"); a fraction must come to whole milliseconds.
- */
-int
-config_parse_duration_ms(const char *s, uint64_t *ms)
-{
-	static const struct {
-		const char	*suffix;
-		uint64_t	 ms;
-	} units[] = { { "ms", 1 }, { "s", MS_PER_S }, { "m", MS_PER_MIN } };
-	uint64_t	 whole, frac = 0, scale = 1, v;
-	size_t		 i;
-
-	if (config_digits(&s, &whole) != 0)
-		return -1;
-	if (*s == '.') {
-		if (*++s < '0' || *s > '9')
-			return -1;
-		/* Past 9 decimals only zeros can still give whole ms. */
-		for (; *s >= '0' && *s <= '9'; s++) {
-			if (scale == 1000000000) {
-				if (*s != '0')
-					return -1;
-				continue;
-			}
-			frac = frac * 10 + (uint64_t)(*s - '0');
-			scale *= 10;
-		}
-	}
-	for (i = 0; i < sizeof units / sizeof units[0]; i++) {
-		if (strcmp(s, units[i].suffix) != 0)
-			continue;
-		if (whole > UINT64_MAX / units[i].ms ||
-		    frac * units[i].ms % scale != 0)
-			return -1;
-		v = whole * units[i].ms;
-		if (v > UINT64_MAX - frac * units[i].ms / scale)
-			return -1;
-		*ms = v + frac * units[i].ms / scale;
-		return 0;
-	}
-	return -1;
-}
-
-/* Parse a size: bytes, or a whole number of K/M/G (= KiB/MiB/GiB). */
-int
-config_parse_size(const char *s, size_t *size)
-{
-	static const struct {
-		const char	*suffix;
-		uint64_t	 bytes;
-	} units[] = {
-		{ "", 1 }, { "K", KIB }, { "KiB", KIB }, { "M", MIB },
-		{ "MiB", MIB }, { "G", GIB }, { "GiB", GIB },
-	};
-	uint64_t	 n;
-	size_t		 i;
-
-	if (config_digits(&s, &n) != 0)
-		return -1;
-	for (i = 0; i < sizeof units / sizeof units[0]; i++) {
-		if (strcmp(s, units[i].suffix) != 0)
-			continue;
-		if (n > SIZE_MAX / units[i].bytes)
-			return -1;
-		*size = (size_t)(n * units[i].bytes);
-		return 0;
-	}
-	return -1;
-}
-
-/* Parse octal permission bits, at most 0777. */
-static int
-config_parse_mode(const char *s, uint64_t *mode)
-{
-	uint64_t	v = 0;
-
-	if (*s == '\0')
-		return -1;
-	for (; *s != '\0'; s++) {
-		if (*s < '0' || *s > '7' || (v = v * 8 + (uint64_t)(*s - '0')) >
-		    0777)
-			return -1;
-	}
-	*mode = v;
-	return 0;
-}
-
-const char *
-config_entity_type(const char *name)
-{
-	size_t	i;
-
-	for (i = 0; i < sizeof config_entity_types /
-	    sizeof config_entity_types[0]; i++) {
-		if (strcmp(name, config_entity_types[i].alias) == 0 ||
-		    strcmp(name, config_entity_types[i].name) == 0)
-			return config_entity_types[i].name;
-	}
-	return NULL;
-}
-
 /* The name of VALUE among CHOICES (its first name), or "unknown". */
 const char *
 config_choice_name(const struct config_choice *choices, int value)
@@ -336,41 +139,6 @@ const char *
 config_log_level_name(enum log_level level)
 {
 	return config_choice_name(config_log_levels, (int)level);
-}
-
-/* Write a number of type TYPE the way the file syntax spells it best. */
-void
-config_format_number(enum config_type type, uint64_t v, char *buf,
-    size_t size)
-{
-	static const char *const sizes[] = { "", "KiB", "MiB", "GiB" };
-	size_t	i = 0;
-
-	switch (type) {
-	case CONFIG_MODE:
-		snprintf(buf, size, "%04llo", (unsigned long long)v);
-		break;
-	case CONFIG_DURATION:
-		if (v != 0 && v % MS_PER_MIN == 0)
-			snprintf(buf, size, "%llum", (unsigned long long)
-			    (v / MS_PER_MIN));
-		else if (v % MS_PER_S == 0)
-			snprintf(buf, size, "%llus", (unsigned long long)
-			    (v / MS_PER_S));
-		else
-			snprintf(buf, size, "%llums", (unsigned long long)v);
-		break;
-	case CONFIG_SIZE:
-		while (v != 0 && v % KIB == 0 && i < 3) {
-			v /= KIB;
-			i++;
-		}
-		snprintf(buf, size, "%llu%s", (unsigned long long)v, sizes[i]);
-		break;
-	default:
-		snprintf(buf, size, "%llu", (unsigned long long)v);
-		break;
-	}
 }
 
 /* The numeric field of key K, widened. */
@@ -635,7 +403,6 @@ config_apply(struct config *cfg, const struct config_key *k,
     const char *value, int *subs_replaced)
 {
 	char		 q[QUOTE_SIZE], limit[32];
-	const char	*end;
 	uint64_t	 v = 0;
 	size_t		 size;
 
@@ -651,8 +418,7 @@ config_apply(struct config *cfg, const struct config_key *k,
 			    "to 0777)", config_quote(q, value));
 		break;
 	case CONFIG_UINT:
-		end = value;
-		if (config_digits(&end, &v) != 0 || *end != '\0')
+		if (config_parse_uint(value, &v) != 0)
 			return config_printf("invalid number %s",
 			    config_quote(q, value));
 		break;

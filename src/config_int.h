@@ -1,7 +1,7 @@
 /*
  * config_int.h - the key table and value helpers shared by config.c (the
- * table, values and the file) and config_args.c (the command line, --help
- * and the dump). Nothing else includes this.
+ * table and the file), config_value.c (the value syntax) and config_args.c
+ * (the command line, --help and the dump). Nothing else includes this.
  */
 #ifndef STREAMD_CONFIG_INT_H
 #define STREAMD_CONFIG_INT_H
@@ -10,6 +10,13 @@
 #include <stdint.h>
 
 #include "config.h"
+
+#define MS_PER_S	1000ULL
+#define MS_PER_MIN	60000ULL
+#define MS_PER_HOUR	(60 * MS_PER_MIN)
+#define KIB		1024ULL
+#define MIB		(1024 * KIB)
+#define GIB		(1024 * MIB)
 
 #define QUOTE_SIZE	96	/* a value quoted in a message, with "..." */
 #define OPT_KEY_BASE	256	/* getopt value of the first key option */
@@ -56,6 +63,9 @@ struct config_choice {
 
 extern const struct config_key config_keys[CONFIG_NKEYS];
 
+int		 config_has_control(const char *);
+int		 config_parse_mode(const char *, uint64_t *);
+int		 config_parse_uint(const char *, uint64_t *);
 char		*config_printf(const char *, ...)
 		    __attribute__((format(printf, 1, 2)));
 const char	*config_quote(char *, const char *);
