@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "event.h"
 #include "hub.h"
@@ -83,16 +82,6 @@ relay_reset(struct relay *r)
 	r->rx_drop = 0;
 }
 
-/* Milliseconds since the epoch. */
-static uint64_t
-relay_wall_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* Drop a message: count it, log why (never its content), tell readers. */
 static void
 relay_drop(struct relay *r, size_t len, const char *reason, size_t offset)
@@ -136,7 +125,7 @@ relay_message(struct relay *r, const char *in, size_t len)
 
 	r->messages_in++;
 	r->bytes_in += len;
-	r->last_message_ms = relay_wall_ms();
+	r->last_message_ms = util_wall_ms();
 
 	l = line_new(len + 1);
 	if (jscan_compact(in, len, l->data, &out_len, &f, &err,

@@ -12,7 +12,6 @@
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include <libwebsockets.h>
 
@@ -40,11 +39,8 @@ struct service {
 static void
 service_ago(uint64_t when_ms, char *buf, size_t len)
 {
-	struct timespec	ts;
-	uint64_t	now_ms, s;
+	uint64_t	now_ms = util_wall_ms(), s;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	now_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 	s = now_ms > when_ms ? (now_ms - when_ms) / 1000 : 0;
 	if (s < 120)
 		snprintf(buf, len, "%llus", (unsigned long long)s);

@@ -49,16 +49,6 @@
 
 static void	upstream_ended(struct upstream *);
 
-/* Milliseconds since the epoch, for status fields. */
-static uint64_t
-upstream_wall_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* Enter STATE and tell the owner. */
 void
 upstream_set_state(struct upstream *up, enum upstream_state state)
@@ -251,7 +241,7 @@ upstream_check_ready(struct upstream *up)
 	lws_sul_cancel(&up->sul_ready);
 	up->failures = 0;
 	up->ever_ready = 1;
-	up->connected_since_ms = upstream_wall_ms();
+	up->connected_since_ms = util_wall_ms();
 	up->error[0] = '\0';
 	upstream_set_state(up, UPSTREAM_READY);
 

@@ -17,6 +17,7 @@ int	 xasprintf(char **, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 
 uint64_t util_now_ms(void);		/* CLOCK_MONOTONIC */
+uint64_t util_wall_ms(void);		/* CLOCK_REALTIME */
 void	 util_rfc3339(char *, size_t);	/* wall clock, UTC, ms precision */
 void	 util_rfc3339_ms(uint64_t, char *, size_t);	/* given epoch ms */
 uint64_t util_random64(void);
