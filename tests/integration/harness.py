@@ -59,6 +59,17 @@ def wait_for(pred, timeout=10.0, what="condition", interval=0.02):
         time.sleep(interval)
 
 
+def terminate(proc, grace=5):
+    """SIGTERM PROC, then SIGKILL it if it is still there after GRACE s."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 class Fake:
     """The fake datastream server, driven through its control socket."""
 
@@ -103,13 +114,7 @@ class Fake:
         self.ctl("wait_connections", count=n, timeout=timeout)
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc)
         self.sock.close()
         self.log.close()
 
@@ -162,13 +167,7 @@ class Daemon:
         self.proc.send_signal(sig)
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc)
         self.log.close()
 
 
